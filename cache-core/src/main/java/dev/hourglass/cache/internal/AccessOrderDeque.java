@@ -1,0 +1,60 @@
+package dev.hourglass.cache.internal;
+
+/**
+ * A stripe's nodes in access order, least recent at the head, linked through
+ * {@code accessPrev}/{@code accessNext} with no sentinel objects.
+ *
+ * <p>Not thread-safe: guarded by the stripe lock.
+ *
+ * @param <K> the type of keys
+ * @param <V> the type of values
+ */
+final class AccessOrderDeque<K, V> {
+  /** Least recently used; read without the lock by eviction as a hint only. */
+  Node<K, V> head;
+  Node<K, V> tail;
+
+  boolean isEmpty() {
+    return head == null;
+  }
+
+  void addLast(Node<K, V> node) {
+    node.accessPrev = tail;
+    node.accessNext = null;
+    if (tail == null) {
+      head = node;
+    } else {
+      tail.accessNext = node;
+    }
+    tail = node;
+  }
+
+  void moveToLast(Node<K, V> node) {
+    if (node != tail) {
+      unlink(node);
+      addLast(node);
+    }
+  }
+
+  void unlink(Node<K, V> node) {
+    Node<K, V> prev = node.accessPrev;
+    Node<K, V> next = node.accessNext;
+    if (prev == null) {
+      head = next;
+    } else {
+      prev.accessNext = next;
+    }
+    if (next == null) {
+      tail = prev;
+    } else {
+      next.accessPrev = prev;
+    }
+    node.accessPrev = null;
+    node.accessNext = null;
+  }
+
+  void clear() {
+    head = null;
+    tail = null;
+  }
+}

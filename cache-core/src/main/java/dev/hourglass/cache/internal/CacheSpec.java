@@ -1,0 +1,58 @@
+package dev.hourglass.cache.internal;
+
+import dev.hourglass.cache.CacheLoader;
+import dev.hourglass.cache.Expiry;
+import dev.hourglass.cache.RemovalListener;
+import dev.hourglass.cache.Scheduler;
+import dev.hourglass.cache.Ticker;
+import dev.hourglass.cache.Weigher;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+
+/**
+ * The validated settings of a cache, handed from the builder to the engine. Immutable.
+ *
+ * @param <K> the type of keys
+ * @param <V> the type of values
+ * @param initialCapacity expected entries, zero or more
+ * @param concurrencyLevel expected concurrent writers, at least one
+ * @param maximum the size or weight bound, or -1 when unbounded
+ * @param weigher the weigher, or null to weigh each entry as one
+ * @param expireAfterWriteNanos fixed time to live, or -1
+ * @param expireAfterAccessNanos fixed idle time, or -1
+ * @param expiry per-entry expiry, or null
+ * @param ticker the time source
+ * @param executor runs removal notifications
+ * @param scheduler runs the periodic clean-up
+ * @param removalListener the listener, or null
+ * @param recordStats whether to count statistics
+ * @param loader the loader of a loading cache, or null
+ */
+public record CacheSpec<K, V>(
+    int initialCapacity,
+    int concurrencyLevel,
+    long maximum,
+    Weigher<? super K, ? super V> weigher,
+    long expireAfterWriteNanos,
+    long expireAfterAccessNanos,
+    Expiry<? super K, ? super V> expiry,
+    Ticker ticker,
+    Executor executor,
+    Scheduler scheduler,
+    RemovalListener<? super K, ? super V> removalListener,
+    boolean recordStats,
+    CacheLoader<? super K, V> loader) {
+
+  /** Validates what the builder cannot express wrongly but a direct caller could. */
+  public CacheSpec {
+    if (initialCapacity < 0) {
+      throw new IllegalArgumentException("initialCapacity must not be negative: " + initialCapacity);
+    }
+    if (concurrencyLevel < 1) {
+      throw new IllegalArgumentException("concurrencyLevel must be positive: " + concurrencyLevel);
+    }
+    Objects.requireNonNull(ticker, "ticker");
+    Objects.requireNonNull(executor, "executor");
+    Objects.requireNonNull(scheduler, "scheduler");
+  }
+}

@@ -1,0 +1,70 @@
+package dev.hourglass.cache.internal;
+
+/**
+ * The eviction policy of one stripe: least recently used first. Kept apart from the table so that
+ * a frequency-aware adaptive policy can replace it without touching the read and write paths.
+ *
+ * <h2>Eviction</h2>
+ * Within a stripe the order is exact (up to reads dropped by the lossy read buffer). Across
+ * stripes the size bound is global: {@link StripedCache} compares the {@link Node#stamp} of each
+ * stripe's least recent node, a logical clock value taken when the node was last written or its
+ * buffered read applied, and evicts from the stripe whose head is oldest. The result approximates
+ * one global LRU without a global lock.
+ *
+ * <h2>Concurrency</h2>
+ * Guarded by the stripe lock, except {@link #headStampHint()}, a racy read used only to choose a
+ * stripe; the choice is re-checked under that stripe's lock.
+ *
+ * @param <K> the type of keys
+ * @param <V> the type of values
+ */
+final class LruPolicy<K, V> {
+  /** Access order; idle-time expiration scans it from the head too. */
+  final AccessOrderDeque<K, V> order = new AccessOrderDeque<>();
+
+  void onInsert(Node<K, V> node, int stamp) {
+    node.stamp = stamp;
+    order.addLast(node);
+  }
+
+  void onAccess(Node<K, V> node, int stamp) {
+    node.stamp = stamp;
+    order.moveToLast(node);
+  }
+
+  void onRemove(Node<K, V> node) {
+    order.unlink(node);
+  }
+
+  /** The least recently used node that weighs something, or null; zero-weight nodes are never evicted. */
+  Node<K, V> victim() {
+    for (Node<K, V> node = order.head; node != null; node = node.accessNext) {
+      if (node.weight > 0) {
+        return node;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Returns whether the stripe seems to have a victim and, through {@code stamp[0]}, its age. Read
+   * without the lock: a stale answer only makes eviction pick a slightly worse stripe.
+   */
+  boolean headStampHint(int[] stamp) {
+    Node<K, V> head = order.head; // racy read; re-checked under the lock before evicting
+    if (head == null) {
+      return false;
+    }
+    stamp[0] = head.stamp;
+    return true;
+  }
+
+  int headStampHint() {
+    Node<K, V> head = order.head; // racy read, a hint only
+    return (head == null) ? 0 : head.stamp;
+  }
+
+  void clear() {
+    order.clear();
+  }
+}

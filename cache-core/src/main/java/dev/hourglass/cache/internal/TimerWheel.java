@@ -1,0 +1,170 @@
+package dev.hourglass.cache.internal;
+
+import java.util.function.Consumer;
+
+/**
+ * A hierarchical timer wheel [1] holding the nodes whose deadlines are set per entry (by an
+ * {@code Expiry} or by {@code put(key, value, ttl)}): scheduling, rescheduling and removal are O(1),
+ * and expiring a node costs O(1) amortized, however the deadlines are spread.
+ *
+ * <h2>Layout</h2>
+ * Six levels of 64 buckets. A level-{@code L} bucket spans {@code 2^SHIFTS[L]} nanoseconds: about
+ * 0.27 s, 17 s, 18 min, 19.5 h, 52 days and 9 years. A node goes to the lowest level whose full turn
+ * (64 buckets) covers its remaining time. On level 0 it sits in the bucket of its deadline, which is
+ * expired once that bucket's time has fully passed: so an entry leaves memory at most one level-0
+ * span (0.27 s) after its deadline, plus the delay until the next maintenance. On higher levels it
+ * sits in the bucket just <em>before</em> its deadline's bucket, so it is cascaded down when its
+ * deadline's bucket begins, never late. The buckets are head references into doubly linked lists
+ * through {@code timePrev}/{@code timeNext}; the node remembers its slot, so no sentinel objects are
+ * needed (384 references per wheel).
+ *
+ * <h2>Time</h2>
+ * Ticks use arithmetic shifts, so negative {@link System#nanoTime()} readings order correctly. The
+ * wheel's time never moves backwards: a ticker that does is ignored until it catches up, and a
+ * deadline already in the past goes to the current level-0 bucket.
+ *
+ * <h2>Concurrency</h2>
+ * Not thread-safe: guarded by the stripe lock.
+ *
+ * <p>[1] G. Varghese and T. Lauck, "Hashed and Hierarchical Timing Wheels: Data Structures for the
+ * Efficient Implementation of a Timer Facility", SOSP 1987.
+ *
+ * @param <K> the type of keys
+ * @param <V> the type of values
+ */
+final class TimerWheel<K, V> {
+  static final int BUCKET_BITS = 6;
+  static final int BUCKETS = 1 << BUCKET_BITS;
+  static final int[] SHIFTS = {28, 34, 40, 46, 52, 58};
+  static final int LEVELS = SHIFTS.length;
+
+  private final Node<K, V>[] heads;
+  private long nanos;
+  private int size;
+
+  @SuppressWarnings("unchecked")
+  TimerWheel(long nowNanos) {
+    this.heads = (Node<K, V>[]) new Node<?, ?>[LEVELS * BUCKETS];
+    this.nanos = nowNanos;
+  }
+
+  int size() {
+    return size;
+  }
+
+  /** Adds a node by its {@code expiresAtNanos}. */
+  void schedule(Node<K, V> node) {
+    int slot = slotFor(node.expiresAtNanos);
+    Node<K, V> head = heads[slot];
+    node.timePrev = null;
+    node.timeNext = head;
+    if (head != null) {
+      head.timePrev = node;
+    }
+    heads[slot] = node;
+    node.wheelSlot = slot;
+    size++;
+  }
+
+  /** Moves a node to the bucket of its current deadline. */
+  void reschedule(Node<K, V> node) {
+    if (node.wheelSlot >= 0) {
+      int slot = slotFor(node.expiresAtNanos);
+      if (slot == node.wheelSlot) {
+        return;
+      }
+      remove(node);
+    }
+    schedule(node);
+  }
+
+  /** Removes a node from its bucket, if it is in one. */
+  void remove(Node<K, V> node) {
+    int slot = node.wheelSlot;
+    if (slot < 0) {
+      return;
+    }
+    Node<K, V> prev = node.timePrev;
+    Node<K, V> next = node.timeNext;
+    if (prev == null) {
+      heads[slot] = next;
+    } else {
+      prev.timeNext = next;
+    }
+    if (next != null) {
+      next.timePrev = prev;
+    }
+    node.timePrev = null;
+    node.timeNext = null;
+    node.wheelSlot = -1;
+    size--;
+  }
+
+  /**
+   * Moves the wheel's time to {@code nowNanos}, handing every node whose deadline has passed to
+   * {@code onExpired} (already detached from the wheel) and cascading the others down.
+   */
+  void advance(long nowNanos, Consumer<Node<K, V>> onExpired) {
+    long previous = nanos;
+    if (nowNanos - previous <= 0) {
+      return;
+    }
+    nanos = nowNanos;
+    for (int level = 0; level < LEVELS; level++) {
+      int shift = SHIFTS[level];
+      long previousTicks = previous >> shift;
+      long delta = (nowNanos >> shift) - previousTicks;
+      if (delta <= 0) {
+        break; // coarser levels have not moved either
+      }
+      int count = (int) Math.min(delta, BUCKETS);
+      for (int i = 0; i < count; i++) {
+        int slot = level * BUCKETS + (int) ((previousTicks + i) & (BUCKETS - 1));
+        expireBucket(slot, nowNanos, onExpired);
+      }
+    }
+  }
+
+  private void expireBucket(int slot, long nowNanos, Consumer<Node<K, V>> onExpired) {
+    // Detach the whole list first: a node rescheduled below may land in this same slot again.
+    Node<K, V> node = heads[slot];
+    heads[slot] = null;
+    while (node != null) {
+      Node<K, V> next = node.timeNext;
+      node.timePrev = null;
+      node.timeNext = null;
+      node.wheelSlot = -1;
+      size--;
+      if (Node.isExpired(node.expiresAtNanos, nowNanos)) {
+        onExpired.accept(node);
+      } else {
+        schedule(node);
+      }
+      node = next;
+    }
+  }
+
+  private int slotFor(long deadline) {
+    long delta = deadline - nanos;
+    if (delta <= 0) {
+      return (int) ((nanos >> SHIFTS[0]) & (BUCKETS - 1));
+    }
+    for (int level = 0; level < LEVELS - 1; level++) {
+      if (delta < (1L << (SHIFTS[level] + BUCKET_BITS))) {
+        long ticks = deadline >> SHIFTS[level];
+        if (level > 0) {
+          ticks--; // cascade at the start of the deadline's bucket, not at its end
+        }
+        return level * BUCKETS + (int) (ticks & (BUCKETS - 1));
+      }
+    }
+    int top = LEVELS - 1;
+    long ticks = (deadline >> SHIFTS[top]) - 1;
+    return top * BUCKETS + (int) (ticks & (BUCKETS - 1));
+  }
+
+  void clear() {
+    java.util.Arrays.fill(heads, null);
+    size = 0;
+  }
+}

@@ -1,0 +1,58 @@
+package dev.hourglass.cache.internal;
+
+/**
+ * A stripe's nodes in order of their last write, oldest at the head, linked through
+ * {@code timePrev}/{@code timeNext}. With a fixed time to live this is also deadline order, so
+ * expiration pops expired nodes from the head in O(1) each.
+ *
+ * <p>Not thread-safe: guarded by the stripe lock.
+ *
+ * @param <K> the type of keys
+ * @param <V> the type of values
+ */
+final class WriteOrderDeque<K, V> {
+  Node<K, V> head;
+  Node<K, V> tail;
+
+  void addLast(Node<K, V> node) {
+    node.timePrev = tail;
+    node.timeNext = null;
+    if (tail == null) {
+      head = node;
+    } else {
+      tail.timeNext = node;
+    }
+    tail = node;
+    node.set(Node.IN_WRITE_QUEUE, true);
+  }
+
+  void moveToLast(Node<K, V> node) {
+    if (node != tail) {
+      unlink(node);
+      addLast(node);
+    }
+  }
+
+  void unlink(Node<K, V> node) {
+    Node<K, V> prev = node.timePrev;
+    Node<K, V> next = node.timeNext;
+    if (prev == null) {
+      head = next;
+    } else {
+      prev.timeNext = next;
+    }
+    if (next == null) {
+      tail = prev;
+    } else {
+      next.timePrev = prev;
+    }
+    node.timePrev = null;
+    node.timeNext = null;
+    node.set(Node.IN_WRITE_QUEUE, false);
+  }
+
+  void clear() {
+    head = null;
+    tail = null;
+  }
+}

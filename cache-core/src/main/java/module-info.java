@@ -1,0 +1,11 @@
+/**
+ * Hourglass: an embeddable, lock-striped concurrent cache with prompt TTL expiration.
+ *
+ * <p>Only {@code dev.hourglass.cache} is exported; the implementation in
+ * {@code dev.hourglass.cache.internal} is not API and may change in any release.
+ */
+module dev.hourglass.cache {
+  requires org.jctools.core;
+
+  exports dev.hourglass.cache;
+}
