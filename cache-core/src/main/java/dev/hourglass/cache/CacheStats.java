@@ -30,6 +30,13 @@ public record CacheStats(
   /**
    * Validates the counts.
    *
+   * @param hitCount lookups that found a present, unexpired value
+   * @param missCount lookups that found no value
+   * @param loadSuccessCount loads that produced a value
+   * @param loadFailureCount loads that threw or produced {@code null}
+   * @param totalLoadTimeNanos time spent loading, in nanoseconds
+   * @param evictionCount entries removed by the cache itself, for size or expiration
+   * @param evictionWeight total weight of the entries evicted
    * @throws IllegalArgumentException if any count is negative, naming it and its value
    */
   public CacheStats {

@@ -11,6 +11,8 @@ public final class ManualScheduler implements Scheduler {
   public final List<Runnable> tasks = new CopyOnWriteArrayList<>();
   public final List<Duration> delays = new CopyOnWriteArrayList<>();
 
+  public ManualScheduler() {}
+
   @Override
   public Future<?> scheduleWithFixedDelay(Runnable task, Duration delay) {
     tasks.add(task);

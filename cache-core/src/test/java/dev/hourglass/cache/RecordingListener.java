@@ -11,6 +11,8 @@ public final class RecordingListener<K, V> implements RemovalListener<K, V> {
 
   public final ConcurrentLinkedQueue<Removal<K, V>> removals = new ConcurrentLinkedQueue<>();
 
+  public RecordingListener() {}
+
   @Override
   public void onRemoval(K key, V value, RemovalCause cause) {
     removals.add(new Removal<>(key, value, cause));
