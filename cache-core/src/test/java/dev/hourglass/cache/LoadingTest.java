@@ -148,6 +148,21 @@ final class LoadingTest {
   }
 
   @Test
+  void expiryThrowingWhileInstallingALoad_leavesTheKeyUsable() throws Exception {
+    Cache<String, String> cache = builder().expireAfter((String k, String v, long now) -> {
+      if (v.equals("bad")) {
+        throw new IllegalArgumentException("expiry failed");
+      }
+      return Long.MAX_VALUE;
+    }).build();
+    assertThatThrownBy(() -> cache.get("k", key -> "bad")).hasMessage("expiry failed");
+    assertThatThrownBy(() -> cache.asMap().compute("k", (key, v) -> "bad")).hasMessage("expiry failed");
+    // No in-flight marker was left behind: writers of the key do not wait forever.
+    pool.submit(() -> cache.put("k", "good")).get(WAIT_SECONDS, TimeUnit.SECONDS);
+    assertThat(cache.getIfPresent("k")).isEqualTo("good");
+  }
+
+  @Test
   void loadingCache_checkedException_wrapped() {
     IOException failure = new IOException("disk");
     LoadingCache<String, String> cache = builder().recordStats().build(key -> { throw failure; });

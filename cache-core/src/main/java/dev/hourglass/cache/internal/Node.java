@@ -19,6 +19,17 @@ package dev.hourglass.cache.internal;
  * @param <V> the type of values
  */
 final class Node<K, V> {
+  private static final java.lang.invoke.VarHandle EXPIRES_AT;
+
+  static {
+    try {
+      EXPIRES_AT = java.lang.invoke.MethodHandles.lookup()
+          .findVarHandle(Node.class, "expiresAtNanos", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   /** {@code expiresAtNanos} of an entry that never expires; readers then skip the ticker. */
   static final long NEVER = Long.MIN_VALUE;
 
@@ -53,6 +64,15 @@ final class Node<K, V> {
     this.value = value;
     this.next = next;
     this.expiresAtNanos = NEVER;
+  }
+
+  /**
+   * Moves the deadline from {@code expected} to {@code next} for a reader, unless a writer (or
+   * another reader) changed it since it was read: a read must never overwrite a deadline that a
+   * concurrent write just set.
+   */
+  boolean casExpiresAt(long expected, long next) {
+    return EXPIRES_AT.compareAndSet(this, expected, next); // orders against writers' volatile stores
   }
 
   boolean has(byte flag) {

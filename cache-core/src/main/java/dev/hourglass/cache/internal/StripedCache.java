@@ -250,13 +250,13 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     if ((expireAfterAccessNanos >= 0) && !node.has(Node.CUSTOM_TTL)) {
       long next = deadlineOf(now, expireAfterAccessNanos);
       if (next - deadline > accessToleranceNanos) {
-        node.expiresAtNanos = next; // racing readers all move it forward to about the same time
+        node.casExpiresAt(deadline, next); // loses to a concurrent write, which set its own
       }
     } else if ((expiry != null) && !node.has(Node.CUSTOM_TTL)) {
       long duration = expiry.expireAfterRead(node.key, value, now, deadline - now);
       long next = deadlineOf(now, duration);
       if (next != deadline) {
-        node.expiresAtNanos = next; // the buffered read reschedules it in the wheel
+        node.casExpiresAt(deadline, next); // the buffered read then reschedules it in the wheel
       }
     }
   }
@@ -439,9 +439,11 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     V old = node.value;
     long delta = weight - node.weight;
     node.weight = weight;
-    node.expiresAtNanos = deadline;
     node.set(Node.CUSTOM_TTL, customTtl);
-    node.value = value; // volatile store: readers see the new value (and deadline) whole
+    // Value before deadline: a reader that still sees the old value also sees the old deadline,
+    // so an expired old value is never revived by the new deadline.
+    node.value = value; // volatile store, ordered before the deadline's
+    node.expiresAtNanos = deadline;
     if (stripe.policy != null) {
       stripe.policy.onAccess(node, (maximum >= 0) ? clock.incrementAndGet() : 0);
     }
@@ -859,8 +861,8 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     Removals<K, V> removals = newRemovals();
     try {
       install(stripe, key, hash, flight, old, value, weight, removals);
-    } catch (Throwable t) {
-      flight.fail(t);
+    } catch (Throwable t) { // an Expiry or a key's equals threw: nothing was installed
+      abandon(flight, t);
       throw t;
     }
     flight.complete(value);
@@ -1185,13 +1187,17 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       }
     }
     if ((expireAfterAccessNanos >= 0) && (stripe.policy != null)) {
+      // Idle deadlines grow along the access order, so the scan stops at the first live node.
+      // Nodes with a per-entry TTL are out of that order (the wheel expires them); a few are
+      // skipped, but never an unbounded number, which would make the scan O(n).
+      int skipBudget = 16;
       Node<K, V> node = stripe.policy.order.head;
       while (node != null) {
         Node<K, V> next = node.accessNext;
         if (Node.isExpired(node.expiresAtNanos, now)) {
           removeNode(stripe, node, RemovalCause.EXPIRED, removals);
-        } else if (!node.has(Node.CUSTOM_TTL)) {
-          break; // idle deadlines grow along the access order
+        } else if (!node.has(Node.CUSTOM_TTL) || (--skipBudget < 0)) {
+          break;
         }
         node = next;
       }
