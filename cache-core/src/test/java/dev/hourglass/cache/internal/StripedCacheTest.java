@@ -237,6 +237,21 @@ final class StripedCacheTest {
   }
 
   @Test
+  void concurrencyLevel_andInitialCapacity_shapeTheTable() {
+    StripedCache<Object, Object> cache = striped(Hourglass.newBuilder().concurrencyLevel(5)
+        .initialCapacity(80_000).build());
+    assertThat(cache.stripes).hasSize(8);
+    for (Stripe<Object, Object> stripe : cache.stripes) {
+      // 10,000 entries per stripe fit without a resize at a 3/4 load factor.
+      assertThat(stripe.table.length).isEqualTo(16_384);
+    }
+    StripedCache<Object, Object> one = striped(Hourglass.newBuilder().concurrencyLevel(1).build());
+    assertThat(one.stripes).hasSize(1);
+    one.put("a", "b");
+    assertThat(one.getIfPresent("a")).isEqualTo("b");
+  }
+
+  @Test
   void systemScheduler_isSharedAndDaemon() {
     assertThat(Scheduler.systemScheduler()).isSameAs(SharedCleaner.INSTANCE);
   }
