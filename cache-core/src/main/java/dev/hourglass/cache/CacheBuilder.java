@@ -329,7 +329,7 @@ public final class CacheBuilder<K, V> {
     }
     int level = (concurrencyLevel > 0)
         ? concurrencyLevel
-        : Math.min(64, 4 * Runtime.getRuntime().availableProcessors());
+        : Math.min(64, Math.max(32, 4 * Runtime.getRuntime().availableProcessors()));
     long maximum = (maximumSize != UNSET) ? maximumSize : maximumWeight;
     return new CacheSpec<>(
         Math.max(0, initialCapacity),

@@ -175,6 +175,34 @@ final class ConcurrencyTest {
     assertThat(cache.stats().evictionCount()).isEqualTo(evicted);
   }
 
+  /**
+   * A writer alternates an already-expired value (TTL zero) with a live one; readers must never
+   * see the expired one, not even paired with the deadline of the write that follows it.
+   */
+  @Test
+  void expiredValue_neverReturned_whileRewritten() throws Exception {
+    FakeTicker ticker = new FakeTicker(1_000);
+    Cache<Integer, String> cache = Hourglass.newBuilder().ticker(ticker)
+        .scheduler(Scheduler.disabledScheduler()).executor(Runnable::run)
+        .expireAfterWrite(Duration.ofMinutes(1)).<Integer, String>build();
+    AtomicInteger staleSeen = new AtomicInteger();
+    runConcurrently(thread -> {
+      if (thread == 0) {
+        for (int i = 0; i < 200_000; i++) {
+          cache.put(1, "stale", Duration.ZERO);
+          cache.put(1, "fresh");
+        }
+      } else {
+        for (int i = 0; i < 400_000; i++) {
+          if ("stale".equals(cache.getIfPresent(1))) {
+            staleSeen.incrementAndGet();
+          }
+        }
+      }
+    });
+    assertThat(staleSeen).hasValue(0);
+  }
+
   @Test
   void skewedKeys_cacheStillFillsToItsMaximum() throws Exception {
     Cache<Integer, Integer> cache = Hourglass.newBuilder().concurrencyLevel(64).maximumSize(1_000)

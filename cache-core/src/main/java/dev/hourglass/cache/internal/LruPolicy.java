@@ -21,15 +21,30 @@ package dev.hourglass.cache.internal;
 final class LruPolicy<K, V> {
   /** Access order; idle-time expiration scans it from the head too. */
   final AccessOrderDeque<K, V> order = new AccessOrderDeque<>();
+  /** Moves so far; written under the lock, read racily by readers (see {@link #worthRecording}). */
+  int tick;
 
   void onInsert(Node<K, V> node, int stamp) {
     node.stamp = stamp;
+    node.accessTick = ++tick;
     order.addLast(node);
   }
 
   void onAccess(Node<K, V> node, int stamp) {
     node.stamp = stamp;
+    node.accessTick = ++tick;
     order.moveToLast(node);
+  }
+
+  /**
+   * Whether a hit on {@code node} is worth buffering. A node moved to the most recent end within
+   * the last eighth of the stripe's moves is still among its most recently used: moving it again
+   * would change nothing that eviction can see soon, so readers skip the buffer. Hot keys then
+   * cost no shared write at all, and the order stays LRU to within that eighth. Racy reads of
+   * {@code tick} and {@code accessTick}: a stale answer only buffers one read too many or too few.
+   */
+  boolean worthRecording(Node<K, V> node, int size) {
+    return (tick - node.accessTick) > (size >>> 3);
   }
 
   void onRemove(Node<K, V> node) {

@@ -1,5 +1,8 @@
 package dev.hourglass.cache.internal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * One cache entry: a link in its stripe's bucket chain, in the policy's access order, and in one
  * expiration structure (the write-order queue or a timer-wheel bucket).
@@ -13,18 +16,22 @@ package dev.hourglass.cache.internal;
  * lock, except {@code stamp}, which eviction reads without the lock as a hint only.
  *
  * <h2>Memory</h2>
- * One object per entry (no separate map node): with compressed references, about 72 bytes.
+ * One object per entry (no separate map node): with compressed references, 72 bytes.
  *
  * @param <K> the type of keys
  * @param <V> the type of values
  */
 final class Node<K, V> {
-  private static final java.lang.invoke.VarHandle EXPIRES_AT;
+  private static final VarHandle VALUE;
+  private static final VarHandle NEXT;
+  private static final VarHandle EXPIRES_AT;
 
   static {
     try {
-      EXPIRES_AT = java.lang.invoke.MethodHandles.lookup()
-          .findVarHandle(Node.class, "expiresAtNanos", long.class);
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      VALUE = lookup.findVarHandle(Node.class, "value", Object.class);
+      NEXT = lookup.findVarHandle(Node.class, "next", Node.class);
+      EXPIRES_AT = lookup.findVarHandle(Node.class, "expiresAtNanos", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -52,18 +59,55 @@ final class Node<K, V> {
   Node<K, V> timePrev;
   Node<K, V> timeNext;
   long weight;
-  int wheelSlot = -1;
+  /** The timer-wheel bucket holding the node, or -1 (at most 384 buckets, so a short suffices). */
+  short wheelSlot = -1;
   byte flags;
 
   /** Recency stamp from the cache's clock; written under the lock, read racily by eviction. */
   int stamp;
+  /** The policy's move count when the node was last moved; read racily by readers as a hint. */
+  int accessTick;
 
   Node(K key, int hash, V value, Node<K, V> next) {
     this.key = key;
     this.hash = hash;
-    this.value = value;
-    this.next = next;
-    this.expiresAtNanos = NEVER;
+    // Plain stores: the node is not yet shared; the release store that links it into a bin
+    // publishes these fields (a volatile store here would cost a fence each).
+    VALUE.set(this, value);
+    NEXT.set(this, next);
+    EXPIRES_AT.set(this, NEVER);
+  }
+
+  /** Sets the deadline of a node not yet published. */
+  void initExpiresAt(long deadline) {
+    EXPIRES_AT.set(this, deadline); // plain: published later by the bin's release store
+  }
+
+  /** Sets the next link of a node not yet published. */
+  void initNext(Node<K, V> next) {
+    NEXT.set(this, next); // plain: published later by the bin's release store
+  }
+
+  /**
+   * Stores a value for lock-free readers. Release: the value object's own fields are visible to
+   * any reader that loads it. Under the lock, so writers are ordered by the lock itself.
+   */
+  void setValueRelease(V value) {
+    VALUE.setRelease(this, value);
+  }
+
+  /**
+   * Stores a new deadline after a new value. Release: a reader that loads this deadline (it loads
+   * the deadline first) then sees the value stored before it, so an old value is never paired
+   * with a newer deadline.
+   */
+  void setExpiresAtRelease(long deadline) {
+    EXPIRES_AT.setRelease(this, deadline);
+  }
+
+  /** Relinks the chain under the lock. Release: readers walking through see a whole node. */
+  void setNextRelease(Node<K, V> next) {
+    NEXT.setRelease(this, next);
   }
 
   /**

@@ -17,10 +17,10 @@ import org.jctools.queues.atomic.MpscAtomicArrayQueue;
  * bin's head with a release store and unlink a node by pointing its predecessor past it, keeping
  * the removed node's own {@code next}, so a reader standing on a removed node still reaches the
  * rest of the chain. A resize relinks nodes, which could make a concurrent reader miss a present
- * key; it is therefore bracketed by {@code resizeSeq} (odd while relinking, a seqlock): a reader
- * that found nothing re-reads the counter and retries, or looks up under the lock, if a resize
- * overlapped. A hit needs no such check: a node found with the key and a non-null value is an
- * answer that was true during the read.
+ * key; it is therefore bracketed by {@code resizeSeq} (odd while relinking) and ends by publishing
+ * a new table. A reader that found nothing checks that no resize is running and the table is the
+ * one it walked, and otherwise retries (or looks up under the lock). A hit needs no check at all:
+ * a node found with the key and a non-null value is an answer that was true during the read.
  *
  * @param <K> the type of keys
  * @param <V> the type of values
@@ -34,10 +34,15 @@ final class Stripe<K, V> extends ReentrantLock {
   volatile Node<K, V>[] table;
   /** Seqlock counter, odd while a resize relinks nodes. */
   volatile int resizeSeq;
-  /** Entries in the table; written under the lock, volatile so estimatedSize reads it without one. */
-  volatile int count;
+  /**
+   * Entries in the table. Written under the lock; read without it by estimatedSize, the cleaner and
+   * readers as an estimate (a racy int read never tears).
+   */
+  int count;
   /** Sum of the entries' weights; guarded by the lock. */
   long weightedSize;
+  /** This stripe's recency clock (see StripedCache.nextStamp); guarded by the lock. */
+  int stampClock;
 
   /** Access order for eviction and idle expiration, or null when neither is configured. */
   final LruPolicy<K, V> policy;
@@ -63,15 +68,16 @@ final class Stripe<K, V> extends ReentrantLock {
   /** Finds the node of {@code key} without locking; may return a node removed concurrently. */
   Node<K, V> find(Object key, int hash) {
     for (int attempt = 0; ; attempt++) {
-      int seq = resizeSeq; // volatile read: a resize that starts later bumps it before relinking
       Node<K, V>[] tab = table;
       for (Node<K, V> e = binAcquire(tab, hash & (tab.length - 1)); e != null; e = e.next) {
         if ((e.hash == hash) && ((e.key == key) || key.equals(e.key))) {
           return e;
         }
       }
-      // The chain reads above are volatile, so this read is ordered after them (seqlock check).
-      if (((seq & 1) == 0) && (seq == resizeSeq)) {
+      // A miss is true unless a resize relinked nodes during the walk: then it is either still
+      // running (odd counter) or has published a new table. These volatile reads are ordered
+      // after the chain's volatile reads, so a relink we walked through is seen here.
+      if (((resizeSeq & 1) == 0) && (table == tab)) {
         return null;
       }
       if (attempt >= 2) {
@@ -91,6 +97,29 @@ final class Stripe<K, V> extends ReentrantLock {
     return (Node<K, V>) BIN.getAcquire(tab, index); // pairs with the release store in insert
   }
 
+  /* ---------------- Locking ---------------- */
+
+  private static final int SPINS = 64;
+
+  /**
+   * Takes the lock for a write. Critical sections are a few dozen instructions, so a writer that
+   * finds the lock held spins briefly (re-reading it without writing, so the holder's cache line
+   * is not stolen) before parking: parking and unparking cost far more than the wait. The lock
+   * itself (acquire on success) orders everything the previous holder wrote before our reads.
+   */
+  void lockForWrite() {
+    if (tryLock()) {
+      return;
+    }
+    for (int i = 0; i < SPINS; i++) {
+      Thread.onSpinWait();
+      if (!isLocked() && tryLock()) {
+        return;
+      }
+    }
+    lock();
+  }
+
   /* ---------------- Mutation, under the lock ---------------- */
 
   Node<K, V> findLocked(Object key, int hash) {
@@ -107,7 +136,7 @@ final class Stripe<K, V> extends ReentrantLock {
   void insert(Node<K, V> node) {
     Node<K, V>[] tab = table;
     int index = node.hash & (tab.length - 1);
-    node.next = tab[index];
+    node.initNext(tab[index]);
     BIN.setRelease(tab, index, node); // publishes the node's fields to lock-free readers
     int n = count + 1;
     count = n;
@@ -130,7 +159,7 @@ final class Stripe<K, V> extends ReentrantLock {
       if (e == null) {
         throw new IllegalStateException("Node not in its bin: " + node);
       }
-      e.next = node.next; // volatile store: readers see either chain, both valid
+      e.setNextRelease(node.next); // readers see either chain, both valid
     }
     count = count - 1;
   }
@@ -155,7 +184,7 @@ final class Stripe<K, V> extends ReentrantLock {
       for (Node<K, V> e = head; e != null; ) {
         Node<K, V> next = e.next;
         int index = e.hash & (length - 1);
-        e.next = tab[index];
+        e.setNextRelease(tab[index]); // after resizeSeq's odd store: a reader that sees it retries
         tab[index] = e;
         e = next;
       }

@@ -120,7 +120,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
 
   /** Total weight of all stripes; only maintained when bounded. */
   private final AtomicLong totalWeight = new AtomicLong();
-  /** Logical clock for cross-stripe recency; only advanced when bounded. */
+  /** The highest recency stamp a stripe has published (see nextStamp); only used when bounded. */
   private final AtomicInteger clock = new AtomicInteger();
   /** Where victim sampling starts; a racy rotating hint. */
   private int victimCursor;
@@ -222,31 +222,42 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   }
 
   private V readValue(Stripe<K, V> stripe, Node<K, V> node, boolean recordAccess) {
-    V value = node.value; // volatile read: null once removed
+    // Deadline first, then value (both acquire): writers store them in the opposite order, so an
+    // old value is never seen with a newer deadline (ConcurrencyTest.expiredValue_neverReturned_*).
+    long deadline = node.expiresAtNanos;
+    V value = node.value; // null once removed
     if (value == null) {
       return null;
     }
-    long deadline = node.expiresAtNanos;
     if (deadline != Node.NEVER) {
       long now = ticker.read();
       if (now - deadline >= 0) {
         tryCleanUp(stripe, now);
         return null;
       }
-      if (recordAccess) {
-        extendOnRead(node, value, deadline, now);
+      if (recordAccess && extendOnRead(node, value, deadline, now)) {
+        offerRead(stripe, node); // the wheel must learn the new deadline
+        return value;
       }
     }
-    if (recordAccess && (stripe.readBuffer != null)) {
+    if (recordAccess && (stripe.readBuffer != null)
+        && ((stripe.policy == null) || stripe.policy.worthRecording(node, stripe.count))) {
+      offerRead(stripe, node);
+    }
+    return value;
+  }
+
+  private void offerRead(Stripe<K, V> stripe, Node<K, V> node) {
+    if (stripe.readBuffer != null) {
       // One attempt: 0 = buffered, -1 = lost a race (dropped), 1 = full (apply the buffer).
       if (stripe.readBuffer.failFastOffer(node) == 1) {
         tryCleanUp(stripe, timed() ? ticker.read() : 0);
       }
     }
-    return value;
   }
 
-  private void extendOnRead(Node<K, V> node, V value, long deadline, long now) {
+  /** Moves a deadline for a read; returns whether a per-entry (wheel) deadline changed. */
+  private boolean extendOnRead(Node<K, V> node, V value, long deadline, long now) {
     if ((expireAfterAccessNanos >= 0) && !node.has(Node.CUSTOM_TTL)) {
       long next = deadlineOf(now, expireAfterAccessNanos);
       if (next - deadline > accessToleranceNanos) {
@@ -256,9 +267,10 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       long duration = expiry.expireAfterRead(node.key, value, now, deadline - now);
       long next = deadlineOf(now, duration);
       if (next != deadline) {
-        node.casExpiresAt(deadline, next); // the buffered read then reschedules it in the wheel
+        return node.casExpiresAt(deadline, next); // the buffered read reschedules it
       }
     }
+    return false;
   }
 
   @Override
@@ -343,7 +355,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       Flight flight;
       V previous = null;
       boolean retry = false;
-      stripe.lock(); // guards the table, policy and expiry structures of this stripe
+      stripe.lockForWrite(); // guards the table, policy and expiry structures of this stripe
       try {
         flight = stripe.flight(key);
         if (flight == null) {
@@ -359,9 +371,9 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
             if (node == null) {
               node = new Node<>(key, hash, value, null);
               node.weight = weight;
-              node.expiresAtNanos = deadline;
+              node.initExpiresAt(deadline);
               node.set(Node.CUSTOM_TTL, ttlNanos >= 0);
-              addNode(stripe, node, now);
+              addNode(stripe, node, now, removals);
             } else {
               previous = live ? current : null;
               updateNode(stripe, node, value, weight, deadline, ttlNanos >= 0, now,
@@ -420,11 +432,22 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     return weight;
   }
 
-  /** Adds a new node to the table, the policy and its expiry structure. Under the lock. */
-  private void addNode(Stripe<K, V> stripe, Node<K, V> node, long now) {
+  /**
+   * Adds a new node to the table, the policy and its expiry structure. Under the lock. A node whose
+   * deadline has already passed is not stored at all: it is reported expired at once.
+   */
+  private void addNode(Stripe<K, V> stripe, Node<K, V> node, long now, Removals<K, V> removals) {
+    if (Node.isExpired(node.expiresAtNanos, now)) {
+      node.set(Node.RETIRED, true);
+      if (stats != null) {
+        stats.recordEviction(node.weight);
+      }
+      removals.add(node.key, node.value, RemovalCause.EXPIRED);
+      return;
+    }
     stripe.insert(node);
     if (stripe.policy != null) {
-      stripe.policy.onInsert(node, (maximum >= 0) ? clock.incrementAndGet() : 0);
+      stripe.policy.onInsert(node, nextStamp(stripe));
     }
     placeInTime(stripe, node, now);
     stripe.weightedSize += node.weight;
@@ -433,23 +456,63 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     }
   }
 
+  /**
+   * The next recency stamp for a node of {@code stripe}. Under the stripe lock.
+   *
+   * <p>Each stripe counts its own writes and buffered reads; the cache-wide {@code clock} is the
+   * highest count any stripe has published. A stripe that falls behind catches up to it, and a
+   * stripe publishes its count every 64 stamps, so stamps of different stripes stay comparable
+   * (to within those 64) without a shared write on every operation: the clock's cache line is
+   * mostly read. The publication is an opaque store, not a CAS: losing a racing publication only
+   * delays the clock a little.
+   */
+  private int nextStamp(Stripe<K, V> stripe) {
+    if (maximum < 0) {
+      return 0;
+    }
+    int global = clock.getOpaque();
+    int stamp = stripe.stampClock + 1;
+    if (stamp - global < 0) {
+      stamp = global;
+    }
+    stripe.stampClock = stamp;
+    if (((stamp & 63) == 0) && (stamp - global > 0)) {
+      clock.setOpaque(stamp);
+    }
+    return stamp;
+  }
+
   /** Gives a node in the table a new value. Under the lock. */
   private void updateNode(Stripe<K, V> stripe, Node<K, V> node, V value, long weight,
       long deadline, boolean customTtl, long now, RemovalCause cause, Removals<K, V> removals) {
+    if (Node.isExpired(deadline, now)) {
+      // Dead on arrival. Never store it in place: a reader could pair it with the old, live
+      // deadline (see readValue). The entry goes, the old value as replaced, the new as expired.
+      V old = node.value;
+      removeNode(stripe, node, (old == value) ? RemovalCause.EXPIRED : cause, removals);
+      if (old != value) {
+        if (stats != null) {
+          stats.recordEviction(weight);
+        }
+        removals.add(node.key, value, RemovalCause.EXPIRED);
+      }
+      return;
+    }
     V old = node.value;
     long delta = weight - node.weight;
     node.weight = weight;
     node.set(Node.CUSTOM_TTL, customTtl);
-    // Value before deadline: a reader that still sees the old value also sees the old deadline,
-    // so an expired old value is never revived by the new deadline.
-    node.value = value; // volatile store, ordered before the deadline's
-    node.expiresAtNanos = deadline;
+    // Value, then deadline; readers load them in the opposite order (see readValue).
+    node.setValueRelease(value);
+    if (node.expiresAtNanos != deadline) {
+      node.setExpiresAtRelease(deadline);
+    }
     if (stripe.policy != null) {
-      stripe.policy.onAccess(node, (maximum >= 0) ? clock.incrementAndGet() : 0);
+      stripe.policy.onAccess(node, nextStamp(stripe));
     }
     placeInTime(stripe, node, now);
     stripe.weightedSize += delta;
-    if (maximum >= 0) {
+    if ((maximum >= 0) && (delta != 0)) {
       totalWeight.getAndAdd(delta); // atomic: other stripes add concurrently
     }
     if ((old != value) || (cause != RemovalCause.REPLACED)) {
@@ -487,7 +550,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   void removeNode(Stripe<K, V> stripe, Node<K, V> node, RemovalCause cause,
       Removals<K, V> removals) {
     V old = node.value;
-    node.value = null; // volatile store: readers holding the node now see a miss
+    node.setValueRelease(null); // readers holding the node now see a miss
     node.set(Node.RETIRED, true);
     stripe.unlink(node);
     if (stripe.policy != null) {
@@ -509,7 +572,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   }
 
   private void evictIfHeavier(Stripe<K, V> stripe, Node<K, V> node, Removals<K, V> removals) {
-    if ((maximum >= 0) && (node.weight > maximum)) {
+    if ((maximum >= 0) && (node.weight > maximum) && !node.has(Node.RETIRED)) {
       removeNode(stripe, node, RemovalCause.SIZE, removals);
     }
   }
@@ -553,7 +616,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         for (Node<K, V> head : bins) {
           for (Node<K, V> node = head; node != null; node = node.next) {
             V old = node.value;
-            node.value = null; // volatile store: readers holding the node see a miss
+            node.setValueRelease(null); // readers holding the node see a miss
             node.set(Node.RETIRED, true);
             if (maximum >= 0) {
               totalWeight.getAndAdd(-node.weight); // atomic: other stripes add concurrently
@@ -596,7 +659,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       long now = timed() ? ticker.read() : 0;
       Flight flight;
       V removed = null;
-      stripe.lock(); // guards the table, policy and expiry structures of this stripe
+      stripe.lockForWrite(); // guards the table, policy and expiry structures of this stripe
       try {
         flight = stripe.flight(key);
         if (flight == null) {
@@ -649,7 +712,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       Flight flight;
       V replaced = null;
       boolean retry = false;
-      stripe.lock(); // guards the table, policy and expiry structures of this stripe
+      stripe.lockForWrite(); // guards the table, policy and expiry structures of this stripe
       try {
         flight = stripe.flight(key);
         if (flight == null) {
@@ -726,7 +789,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       Flight flight;
       Flight mine = null;
       V found = null;
-      stripe.lock(); // guards the table and the in-flight markers of this stripe
+      stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
       try {
         flight = stripe.flight(key);
         if (flight == null) {
@@ -798,7 +861,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       Flight flight;
       Flight mine = null;
       V old = null;
-      stripe.lock(); // guards the table and the in-flight markers of this stripe
+      stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
       try {
         flight = stripe.flight(key);
         if (flight == null) {
@@ -892,7 +955,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         deadline = writeDeadline(key, value, null, null, now, -1);
       }
     }
-    stripe.lock(); // guards the table, policy, expiry structures and in-flight markers
+    stripe.lockForWrite(); // guards the table, policy, expiry structures and in-flight markers
     try {
       stripe.removeFlight(flight);
       Node<K, V> node = liveNode(stripe, key, hash, now, removals);
@@ -903,8 +966,8 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       } else if (node == null) {
         node = new Node<>(key, hash, value, null);
         node.weight = weight;
-        node.expiresAtNanos = deadline;
-        addNode(stripe, node, now);
+        node.initExpiresAt(deadline);
+        addNode(stripe, node, now, removals);
         evictIfHeavier(stripe, node, removals);
       } else {
         updateNode(stripe, node, value, weight, deadline, false, now, RemovalCause.REPLACED,
@@ -978,7 +1041,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       int hash = spread(key.hashCode());
       Stripe<K, V> stripe = stripeFor(hash);
       Removals<K, V> removals = newRemovals();
-      stripe.lock(); // guards the table and the in-flight markers of this stripe
+      stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
       try {
         Node<K, V> node = liveNode(stripe, key, hash, now, removals);
         Flight flight = stripe.flight(key);
@@ -1118,7 +1181,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   }
 
   private boolean evictFrom(Stripe<K, V> stripe, Removals<K, V> removals) {
-    stripe.lock(); // guards the stripe's policy and table while its victim is removed
+    stripe.lockForWrite(); // guards the stripe's policy and table while its victim is removed
     try {
       drainReadBuffer(stripe);
       Node<K, V> victim = stripe.policy.victim();
@@ -1165,12 +1228,15 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     if (stripe.readBuffer == null) {
       return;
     }
-    int stamp = (maximum >= 0) ? clock.get() : 0;
+    int stamp = -1;
     for (Node<K, V> node; (node = stripe.readBuffer.relaxedPoll()) != null; ) {
       if (node.has(Node.RETIRED)) {
         continue;
       }
       if (stripe.policy != null) {
+        if (stamp == -1) {
+          stamp = nextStamp(stripe); // one stamp for the whole batch of buffered reads
+        }
         stripe.policy.onAccess(node, stamp);
       }
       if ((node.wheelSlot >= 0) && (expiry != null)) {

@@ -62,7 +62,7 @@ final class TimerWheel<K, V> {
       head.timePrev = node;
     }
     heads[slot] = node;
-    node.wheelSlot = slot;
+    node.wheelSlot = (short) slot;
     size++;
   }
 
