@@ -1268,7 +1268,8 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         node = next;
       }
     }
-    if ((stripe.wheel != null) && (stripe.wheel.size() > 0)) {
+    // Checked first so that the common case (no bucket completed) allocates no lambda.
+    if ((stripe.wheel != null) && (stripe.wheel.size() > 0) && stripe.wheel.hasDueBuckets(now)) {
       stripe.wheel.advance(now, node -> removeNode(stripe, node, RemovalCause.EXPIRED, removals));
     }
   }

@@ -100,6 +100,11 @@ final class TimerWheel<K, V> {
     size--;
   }
 
+  /** Whether moving to {@code nowNanos} would complete a level-0 bucket (else advancing is a no-op). */
+  boolean hasDueBuckets(long nowNanos) {
+    return (nowNanos >> SHIFTS[0]) - (nanos >> SHIFTS[0]) > 0;
+  }
+
   /**
    * Moves the wheel's time to {@code nowNanos}, handing every node whose deadline has passed to
    * {@code onExpired} (already detached from the wheel) and cascading the others down.
