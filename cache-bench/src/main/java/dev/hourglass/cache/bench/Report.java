@@ -155,8 +155,10 @@ public final class Report {
   String leadsAndTrails() {
     Map<String, Map<String, JmhResults.Row>> groups = ordered(JmhResults.byGroup(jmh));
     StringBuilder md = new StringBuilder("### Where Hourglass leads and trails\n\n");
-    md.append("Computed from the table above: a lead or trail counts only when the gap is larger "
-        + "than both measurements' error bars.\n\n");
+    md.append("Computed from the table above: a lead is a ratio of 1.10 or more, a trail 0.90 or "
+        + "less, anything between is close. With one fork and a few one-second iterations JMH's "
+        + "99.9% error bars are wide (they are in jmh.json), so treat a ratio near either "
+        + "threshold as a tie.\n\n");
     for (String anchor : List.of("CAFFEINE", "GUAVA")) {
       List<String> leads = new ArrayList<>();
       List<String> trails = new ArrayList<>();
@@ -169,18 +171,17 @@ public final class Report {
         }
         String name = h.workload() + " (" + shapeLabel(h.shape()) + ", " + h.threads() + "t, "
             + String.format(Locale.ROOT, "%.2fx", h.score() / a.score()) + ")";
-        double gap = Math.abs(h.score() - a.score());
-        double noise = finite(h.error()) + finite(a.error());
-        if (gap <= noise) {
+        double ratio = h.score() / a.score();
+        if ((ratio > 0.90) && (ratio < 1.10)) {
           ties++;
-        } else if (h.score() > a.score()) {
+        } else if (ratio >= 1.10) {
           leads.add(name);
         } else {
           trails.add(name);
         }
       }
       md.append("- **vs ").append(LABELS.get(anchor)).append("**: leads in ").append(leads.size())
-          .append(", trails in ").append(trails.size()).append(", within noise in ").append(ties)
+          .append(", trails in ").append(trails.size()).append(", close in ").append(ties)
           .append(".\n");
       if (!leads.isEmpty()) {
         md.append("  - leads: ").append(String.join("; ", leads)).append("\n");
@@ -372,10 +373,6 @@ public final class Report {
       return "";
     }
     return String.format(Locale.ROOT, "%.1f", r.allocBytesPerOp());
-  }
-
-  private static double finite(double v) {
-    return Double.isFinite(v) ? v : 0;
   }
 
   static String table(List<String> header, List<List<String>> rows, boolean markdown) {
