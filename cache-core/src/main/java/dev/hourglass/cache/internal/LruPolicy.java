@@ -21,19 +21,36 @@ package dev.hourglass.cache.internal;
 final class LruPolicy<K, V> {
   /** Access order; idle-time expiration scans it from the head too. */
   final AccessOrderDeque<K, V> order = new AccessOrderDeque<>();
-  /** Moves so far; written under the lock, read racily by readers (see {@link #worthRecording}). */
-  int tick;
+  /**
+   * The move count ({@code Stripe.Counters.moves}) as of the last multiple of 64, published for
+   * readers: it changes once per 64 moves, so the line readers check is rarely invalidated, while
+   * the exact count lives on the stripe's padded counter line. Written under the lock, read racily.
+   */
+  int epoch;
+  /** The exact move count, published for readers of small stripes only (see worthRecording). */
+  int smallTick;
 
-  void onInsert(Node<K, V> node, int stamp) {
+  void onInsert(Node<K, V> node, int stamp, Stripe.Counters counters, int size) {
     node.stamp = stamp;
-    node.accessTick = ++tick;
+    node.accessTick = advance(counters, size);
     order.addLast(node);
   }
 
-  void onAccess(Node<K, V> node, int stamp) {
+  void onAccess(Node<K, V> node, int stamp, Stripe.Counters counters, int size) {
     node.stamp = stamp;
-    node.accessTick = ++tick;
+    node.accessTick = advance(counters, size);
     order.moveToLast(node);
+  }
+
+  private int advance(Stripe.Counters counters, int size) {
+    int m = (int) ++counters.moves;
+    if ((m & 63) == 0) {
+      epoch = m; // plain store, once per 64 moves; readers tolerate a stale value
+    }
+    if ((size >>> 3) < 64) {
+      smallTick = m; // small stripes: readers need the exact count (see worthRecording)
+    }
+    return m;
   }
 
   /**
@@ -44,7 +61,11 @@ final class LruPolicy<K, V> {
    * {@code tick} and {@code accessTick}: a stale answer only buffers one read too many or too few.
    */
   boolean worthRecording(Node<K, V> node, int size) {
-    return (tick - node.accessTick) > (size >>> 3);
+    int window = size >>> 3;
+    if (window < 64) {
+      return (smallTick - node.accessTick) > window;
+    }
+    return (epoch - node.accessTick) > window; // epoch lags the exact count by less than 64
   }
 
   void onRemove(Node<K, V> node) {

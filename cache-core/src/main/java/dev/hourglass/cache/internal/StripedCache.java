@@ -447,10 +447,10 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     }
     stripe.insert(node);
     if (stripe.policy != null) {
-      stripe.policy.onInsert(node, nextStamp(stripe));
+      stripe.policy.onInsert(node, nextStamp(stripe), stripe.counters, stripe.count);
     }
     placeInTime(stripe, node, now);
-    stripe.weightedSize += node.weight;
+    stripe.counters.weightedSize += node.weight;
     if (maximum >= 0) {
       totalWeight.getAndAdd(node.weight); // atomic: other stripes add concurrently
     }
@@ -471,11 +471,11 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       return 0;
     }
     int global = clock.getOpaque();
-    int stamp = stripe.stampClock + 1;
+    int stamp = (int) stripe.counters.stampClock + 1;
     if (stamp - global < 0) {
       stamp = global;
     }
-    stripe.stampClock = stamp;
+    stripe.counters.stampClock = stamp;
     if (((stamp & 63) == 0) && (stamp - global > 0)) {
       clock.setOpaque(stamp);
     }
@@ -508,10 +508,10 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       node.setExpiresAtRelease(deadline);
     }
     if (stripe.policy != null) {
-      stripe.policy.onAccess(node, nextStamp(stripe));
+      stripe.policy.onAccess(node, nextStamp(stripe), stripe.counters, stripe.count);
     }
     placeInTime(stripe, node, now);
-    stripe.weightedSize += delta;
+    stripe.counters.weightedSize += delta;
     if ((maximum >= 0) && (delta != 0)) {
       totalWeight.getAndAdd(delta); // atomic: other stripes add concurrently
     }
@@ -561,7 +561,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     } else if (node.wheelSlot >= 0) {
       stripe.wheel.remove(node);
     }
-    stripe.weightedSize -= node.weight;
+    stripe.counters.weightedSize -= node.weight;
     if (maximum >= 0) {
       totalWeight.getAndAdd(-node.weight); // atomic: other stripes add concurrently
     }
@@ -628,7 +628,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
             removals.add(node.key, old, expired ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT);
           }
         }
-        stripe.weightedSize = 0;
+        stripe.counters.weightedSize = 0;
         if (stripe.policy != null) {
           stripe.policy.clear();
         }
@@ -1237,7 +1237,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         if (stamp == -1) {
           stamp = nextStamp(stripe); // one stamp for the whole batch of buffered reads
         }
-        stripe.policy.onAccess(node, stamp);
+        stripe.policy.onAccess(node, stamp, stripe.counters, stripe.count);
       }
       if ((node.wheelSlot >= 0) && (expiry != null)) {
         stripe.wheel.reschedule(node); // a read may have moved its deadline
