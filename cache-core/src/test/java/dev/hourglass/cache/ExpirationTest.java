@@ -265,6 +265,20 @@ final class ExpirationTest {
     assertThat(calls).hasValue(1);
   }
 
+  /** Found by ModelBasedTest: size() counted per-entry-TTL entries still in the wheel's bucket. */
+  @Test
+  void size_excludesExpiredEntriesStillInTheCurrentWheelBucket() {
+    Cache<String, String> cache = builder().build();
+    cache.put("a", "1", Duration.ofMillis(100));
+    cache.put("b", "2");
+    ticker.advance(Duration.ofMillis(100)); // expired, but its 0.27 s wheel bucket is not over
+    assertThat(cache.asMap().size()).isEqualTo(1);
+    assertThat(cache.asMap()).isEqualTo(java.util.Map.of("b", "2"));
+    cache.cleanUp();
+    assertThat(cache.estimatedSize()).isEqualTo(1);
+    assertThat(listener.list()).containsExactly(new Removal<>("a", "1", RemovalCause.EXPIRED));
+  }
+
   @Test
   void cleaner_startsLazilyForPerEntryTtl() {
     Cache<String, String> cache = builder().build();

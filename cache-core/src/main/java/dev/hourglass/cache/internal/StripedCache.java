@@ -1274,6 +1274,19 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     }
   }
 
+  /**
+   * Expiration that leaves nothing expired behind, for answers that must be exact: the regular
+   * pass, then the timer wheel's current bucket (see TimerWheel.expireCurrentBucket). Under the
+   * lock.
+   */
+  private void expireExactly(Stripe<K, V> stripe, long now, Removals<K, V> removals) {
+    expire(stripe, now, removals);
+    if ((stripe.wheel != null) && (stripe.wheel.size() > 0)) {
+      stripe.wheel.expireCurrentBucket(now,
+          node -> removeNode(stripe, node, RemovalCause.EXPIRED, removals));
+    }
+  }
+
   /** Maintenance from a reader or the cleaner: never waits for the lock. */
   private void tryCleanUp(Stripe<K, V> stripe, long now) {
     if (stripe.tryLock()) { // never blocks a reader; whoever holds the lock does maintenance
@@ -1294,7 +1307,10 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     for (Stripe<K, V> stripe : stripes) {
       stripe.lock(); // guards the stripe during its maintenance
       try {
-        maintain(stripe, now, removals);
+        drainReadBuffer(stripe);
+        if (timed()) {
+          expireExactly(stripe, now, removals);
+        }
       } finally {
         stripe.unlock();
       }
@@ -1392,7 +1408,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       stripe.lock(); // count and expire consistently
       try {
         if (timed()) {
-          expire(stripe, now, removals);
+          expireExactly(stripe, now, removals);
         }
         size += stripe.count;
       } finally {

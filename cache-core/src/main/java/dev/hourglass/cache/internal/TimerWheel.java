@@ -130,6 +130,24 @@ final class TimerWheel<K, V> {
     }
   }
 
+  /**
+   * Removes the expired nodes of the current level-0 bucket, the only place where a node whose
+   * deadline has passed can still be after {@link #advance}: a node is cascaded down no later than
+   * the start of its deadline's bucket on every level. O(bucket size), so it serves exact answers
+   * ({@code size()}, {@code cleanUp()}) rather than every write.
+   */
+  void expireCurrentBucket(long nowNanos, Consumer<Node<K, V>> onExpired) {
+    int slot = (int) ((nanos >> SHIFTS[0]) & (BUCKETS - 1));
+    for (Node<K, V> node = heads[slot]; node != null; ) {
+      Node<K, V> next = node.timeNext;
+      if (Node.isExpired(node.expiresAtNanos, nowNanos)) {
+        remove(node);
+        onExpired.accept(node);
+      }
+      node = next;
+    }
+  }
+
   private void expireBucket(int slot, long nowNanos, Consumer<Node<K, V>> onExpired) {
     // Detach the whole list first: a node rescheduled below may land in this same slot again.
     Node<K, V> node = heads[slot];
