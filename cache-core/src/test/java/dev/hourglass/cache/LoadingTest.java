@@ -75,9 +75,13 @@ final class LoadingTest {
         });
       }));
     }
-    // Every caller is parked: one in the loader, three waiting on its in-flight marker.
-    waitUntil(() -> (callers.size() == 4) && callers.stream().allMatch(
-        t -> (t.getState() == Thread.State.WAITING) || (t.getState() == Thread.State.TIMED_WAITING)));
+    // Every caller is parked: one in the loader, three waiting on its in-flight marker (checked
+    // by stack, so a thread merely parked on the stripe lock does not count).
+    waitUntil(() -> (callers.size() == 4) && (loads.get() == 1) && (callers.stream()
+        .filter(t -> java.util.Arrays.stream(t.getStackTrace()).anyMatch(
+            frame -> frame.getClassName().endsWith("internal.Flight")
+                && frame.getMethodName().equals("await")))
+        .count() == 3));
     release.countDown();
     for (Future<String> result : results) {
       assertThatThrownBy(() -> result.get(WAIT_SECONDS, TimeUnit.SECONDS))
