@@ -14,10 +14,6 @@ final class AccessOrderDeque<K, V> {
   Node<K, V> head;
   Node<K, V> tail;
 
-  boolean isEmpty() {
-    return head == null;
-  }
-
   void addLast(Node<K, V> node) {
     node.accessPrev = tail;
     node.accessNext = null;

@@ -12,7 +12,7 @@ package dev.hourglass.cache.internal;
  * one global LRU without a global lock.
  *
  * <h2>Concurrency</h2>
- * Guarded by the stripe lock, except {@link #headStampHint()}, a racy read used only to choose a
+ * Guarded by the stripe lock, except {@link #eldestHint()}, a racy read used only to choose a
  * stripe; the choice is re-checked under that stripe's lock.
  *
  * @param <K> the type of keys
@@ -83,21 +83,11 @@ final class LruPolicy<K, V> {
   }
 
   /**
-   * Returns whether the stripe seems to have a victim and, through {@code stamp[0]}, its age. Read
-   * without the lock: a stale answer only makes eviction pick a slightly worse stripe.
+   * The least recently used node, read without the lock: eviction compares its {@code stamp}
+   * across stripes to choose one, and re-checks under that stripe's lock before evicting.
    */
-  boolean headStampHint(int[] stamp) {
-    Node<K, V> head = order.head; // racy read; re-checked under the lock before evicting
-    if (head == null) {
-      return false;
-    }
-    stamp[0] = head.stamp;
-    return true;
-  }
-
-  int headStampHint() {
-    Node<K, V> head = order.head; // racy read, a hint only
-    return (head == null) ? 0 : head.stamp;
+  Node<K, V> eldestHint() {
+    return order.head; // racy read of a reference: never torn, at worst stale
   }
 
   void clear() {

@@ -37,7 +37,7 @@ import java.util.function.Function;
  * <h2>Stripes</h2>
  * The table is split into a power of two of {@link Stripe}s, chosen by the high bits of the
  * scrambled key hash; the low bits choose the bin inside the stripe. Each stripe has its own lock
- * ({@link java.util.concurrent.locks.ReentrantLock}; never {@code synchronized}, so virtual threads
+ * ({@link java.util.concurrent.locks.ReentrantLock}, never an intrinsic monitor, so virtual threads
  * are not pinned), its own bins, its own eviction order, its own expiration structures and its own
  * lossy read buffer. Invariants, under the stripe lock: a node is in the table iff it is not
  * {@link Node#RETIRED}; a node in the table is in the policy order iff a policy exists; it is in the
@@ -1162,9 +1162,8 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
 
   /** Evicts least recently used entries until the total weight is within the bound. */
   private void evictToBound(Removals<K, V> removals) {
-    int[] stamp = new int[1];
     while (totalWeight.get() > maximum) {
-      Stripe<K, V> chosen = chooseVictimStripe(stamp);
+      Stripe<K, V> chosen = chooseVictimStripe();
       if ((chosen == null) || !evictFrom(chosen, removals)) {
         boolean evicted = false;
         for (Stripe<K, V> stripe : stripes) {
@@ -1196,7 +1195,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   }
 
   /** Picks, from a sample of stripes, the one whose least recent entry is oldest. */
-  private Stripe<K, V> chooseVictimStripe(int[] stamp) {
+  private Stripe<K, V> chooseVictimStripe() {
     int n = stripes.length;
     int samples = Math.min(n, 16);
     int start = victimCursor; // racy hint: any value spreads the sampling
@@ -1205,10 +1204,13 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     int bestStamp = 0;
     for (int i = 0; i < samples; i++) {
       Stripe<K, V> stripe = stripes[(start + i) & stripeMask];
-      if (stripe.policy.headStampHint(stamp)
-          && ((best == null) || (stamp[0] - bestStamp < 0))) {
-        best = stripe;
-        bestStamp = stamp[0];
+      Node<K, V> eldest = stripe.policy.eldestHint();
+      if (eldest != null) {
+        int stamp = eldest.stamp; // racy read, a hint only
+        if ((best == null) || (stamp - bestStamp < 0)) {
+          best = stripe;
+          bestStamp = stamp;
+        }
       }
     }
     return best;
