@@ -1,6 +1,5 @@
 package dev.hourglass.cache.bench;
 
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -25,8 +24,6 @@ import org.openjdk.jmh.annotations.State;
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class LoadingMissBenchmark {
   static final int SIZE = 1 << 14;
-  static final int STREAM = 1 << 20;
-  static final int MASK = STREAM - 1;
 
   @Param({"HOURGLASS", "CAFFEINE", "GUAVA", "CHM"})
   public Impl impl;
@@ -38,19 +35,14 @@ public class LoadingMissBenchmark {
   public void setup() {
     cache = impl.create(Shape.SIZE, SIZE, false);
     Integer[] pool = ZipfKeys.pool(SIZE * 8);
-    keys = ZipfKeys.uniform(pool, STREAM, 7);
+    keys = ZipfKeys.uniform(pool, KeyCursor.STREAM, 7);
     for (int i = 0; i < SIZE; i++) {
       cache.computeIfAbsent(pool[i]);
     }
   }
 
-  @State(Scope.Thread)
-  public static class ThreadState {
-    int index = ThreadLocalRandom.current().nextInt(STREAM);
-  }
-
   @Benchmark
-  public Integer loadMiss(ThreadState thread) {
-    return cache.computeIfAbsent(keys[thread.index++ & MASK]);
+  public Integer loadMiss(KeyCursor cursor) {
+    return cache.computeIfAbsent(keys[cursor.next()]);
   }
 }

@@ -1,6 +1,5 @@
 package dev.hourglass.cache.bench;
 
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -27,8 +26,6 @@ import org.openjdk.jmh.annotations.State;
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class ThroughputBenchmark {
   static final int SIZE = 1 << 16;
-  static final int STREAM = 1 << 20;
-  static final int MASK = STREAM - 1;
 
   @Param({"HOURGLASS", "CAFFEINE", "GUAVA", "CHM"})
   public Impl impl;
@@ -50,26 +47,20 @@ public class ThroughputBenchmark {
     for (Integer key : pool) {
       cache.put(key, key);
     }
-    keys = ZipfKeys.zipf(pool, 0.99, STREAM, 42);
+    keys = ZipfKeys.zipf(pool, 0.99, KeyCursor.STREAM, 42);
     hotKey = keys[0];
     cache.cleanUp();
   }
 
-  /** Per-thread position in the key stream, starting at a random offset. */
-  @State(Scope.Thread)
-  public static class ThreadState {
-    int index = ThreadLocalRandom.current().nextInt(STREAM);
+  @Benchmark
+  public Integer read(KeyCursor cursor) {
+    return cache.get(keys[cursor.next()]);
   }
 
   @Benchmark
-  public Integer read(ThreadState thread) {
-    return cache.get(keys[thread.index++ & MASK]);
-  }
-
-  @Benchmark
-  public Integer readWrite(ThreadState thread) {
-    int i = thread.index++;
-    Integer key = keys[i & MASK];
+  public Integer readWrite(KeyCursor cursor) {
+    int i = cursor.next();
+    Integer key = keys[i];
     if ((i & 3) == 0) { // one write in four
       cache.put(key, key);
       return key;
@@ -78,8 +69,8 @@ public class ThroughputBenchmark {
   }
 
   @Benchmark
-  public void write(ThreadState thread) {
-    Integer key = keys[thread.index++ & MASK];
+  public void write(KeyCursor cursor) {
+    Integer key = keys[cursor.next()];
     cache.put(key, key);
   }
 
@@ -89,7 +80,7 @@ public class ThroughputBenchmark {
   }
 
   @Benchmark
-  public Integer computeSpread(ThreadState thread) {
-    return cache.computeIfAbsent(keys[thread.index++ & MASK]);
+  public Integer computeSpread(KeyCursor cursor) {
+    return cache.computeIfAbsent(keys[cursor.next()]);
   }
 }

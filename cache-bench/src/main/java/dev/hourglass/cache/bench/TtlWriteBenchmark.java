@@ -1,6 +1,5 @@
 package dev.hourglass.cache.bench;
 
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -26,8 +25,6 @@ import org.openjdk.jmh.annotations.State;
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class TtlWriteBenchmark {
   static final int SIZE = 1 << 16;
-  static final int STREAM = 1 << 20;
-  static final int MASK = STREAM - 1;
 
   @Param({"HOURGLASS", "CAFFEINE", "GUAVA", "CHM"})
   public Impl impl;
@@ -43,17 +40,12 @@ public class TtlWriteBenchmark {
     for (Integer key : pool) {
       cache.putWithTtl(key, key);
     }
-    keys = ZipfKeys.zipf(pool, 0.99, STREAM, 11);
-  }
-
-  @State(Scope.Thread)
-  public static class ThreadState {
-    int index = ThreadLocalRandom.current().nextInt(STREAM);
+    keys = ZipfKeys.zipf(pool, 0.99, KeyCursor.STREAM, 11);
   }
 
   @Benchmark
-  public void writeTtl(ThreadState thread) {
-    Integer key = keys[thread.index++ & MASK];
+  public void writeTtl(KeyCursor cursor) {
+    Integer key = keys[cursor.next()];
     cache.putWithTtl(key, key);
   }
 }
