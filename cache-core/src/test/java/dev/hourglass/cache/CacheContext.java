@@ -55,26 +55,37 @@ public final class CacheContext {
     return configure(Hourglass.newBuilder()).build(loader);
   }
 
-  @SuppressWarnings("unchecked")
+  /** Builds this configuration for any key and value types (the recording listener is not used). */
+  public <K, V> Cache<K, V> buildAny(RemovalListener<K, V> anyListener) {
+    CacheBuilder<K, V> b = configure(Hourglass.newBuilder(), anyListener);
+    return b.build();
+  }
+
   private CacheBuilder<Integer, Integer> configure(CacheBuilder<Object, Object> raw) {
-    CacheBuilder<Integer, Integer> b = (CacheBuilder<Integer, Integer>) (CacheBuilder<?, ?>) raw;
+    return configure(raw, listener);
+  }
+
+  @SuppressWarnings("unchecked")
+  private <K, V> CacheBuilder<K, V> configure(
+      CacheBuilder<Object, Object> raw, RemovalListener<K, V> removalListener) {
+    CacheBuilder<K, V> b = (CacheBuilder<K, V>) (CacheBuilder<?, ?>) raw;
     b.ticker(ticker).scheduler(scheduler).executor(Runnable::run);
     if (stats) {
       b.recordStats();
     }
     switch (bound) {
       case SIZE -> b.maximumSize(MAXIMUM);
-      case WEIGHT -> b.maximumWeight(MAXIMUM * 10).weigher((Integer k, Integer v) -> 10);
+      case WEIGHT -> b.maximumWeight(MAXIMUM * 10).weigher((K k, V v) -> 10);
       default -> { }
     }
     switch (expiration) {
       case AFTER_WRITE -> b.expireAfterWrite(TTL);
       case AFTER_ACCESS -> b.expireAfterAccess(TTL);
-      case VARIABLE -> b.expireAfter(Expiry.writing((Integer k, Integer v) -> TTL));
+      case VARIABLE -> b.expireAfter(Expiry.writing((K k, V v) -> TTL));
       default -> { }
     }
     if (listen) {
-      b.removalListener(listener);
+      b.removalListener(removalListener);
     }
     return b;
   }
