@@ -378,14 +378,7 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
     private Object[] copy(Stripe<K, V> stripe) {
       stripe.lock(); // a consistent set of the stripe's nodes, so none is seen twice
       try {
-        Object[] nodes = new Object[stripe.count];
-        int i = 0;
-        for (Node<K, V> head : stripe.table) {
-          for (Node<K, V> node = head; node != null; node = node.next) {
-            nodes[i++] = node;
-          }
-        }
-        return nodes;
+        return Stripe.nodesOf(stripe.table, stripe.count);
       } finally {
         stripe.unlock();
       }

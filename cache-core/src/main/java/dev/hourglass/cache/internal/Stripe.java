@@ -2,7 +2,9 @@ package dev.hourglass.cache.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jctools.queues.atomic.MpscAtomicArrayQueue;
@@ -85,8 +87,15 @@ final class Stripe<K, V> extends ReentrantLock {
   Node<K, V> find(Object key, int hash) {
     for (int attempt = 0; ; attempt++) {
       Node<K, V>[] tab = table;
-      for (Node<K, V> e = binAcquire(tab, hash & (tab.length - 1)); e != null; e = e.next) {
+      Node<K, V> head = binAcquire(tab, hash & (tab.length - 1));
+      for (Node<K, V> e = head; e != null; e = e.next) {
         if ((e.hash == hash) && ((e.key == key) || key.equals(e.key))) {
+          return e;
+        }
+      }
+      if (TreeBin.isMarker(head)) { // never matched above: a marker's hash is no key's hash
+        Node<K, V> e = TreeBin.of(head).find(key, hash);
+        if (e != null) {
           return e;
         }
       }
@@ -140,7 +149,11 @@ final class Stripe<K, V> extends ReentrantLock {
 
   Node<K, V> findLocked(Object key, int hash) {
     Node<K, V>[] tab = table;
-    for (Node<K, V> e = tab[hash & (tab.length - 1)]; e != null; e = e.next) {
+    Node<K, V> head = tab[hash & (tab.length - 1)];
+    if (TreeBin.isMarker(head)) {
+      return TreeBin.of(head).find(key, hash);
+    }
+    for (Node<K, V> e = head; e != null; e = e.next) {
       if ((e.hash == hash) && ((e.key == key) || key.equals(e.key))) {
         return e;
       }
@@ -148,12 +161,28 @@ final class Stripe<K, V> extends ReentrantLock {
     return null;
   }
 
-  /** Links a new, fully initialized node at the head of its bin. */
+  /**
+   * Links a new, fully initialized node into its bin: at the head of a chain, or into a tree bin.
+   * A chain that reaches {@link TreeBin#TREEIFY_THRESHOLD} nodes becomes a tree bin.
+   */
   void insert(Node<K, V> node) {
     Node<K, V>[] tab = table;
     int index = node.hash & (tab.length - 1);
-    node.initNext(tab[index]);
-    BIN.setRelease(tab, index, node); // publishes the node's fields to lock-free readers
+    Node<K, V> head = tab[index];
+    if (TreeBin.isMarker(head)) {
+      TreeBin.of(head).insert(node);
+    } else {
+      node.initNext(head);
+      BIN.setRelease(tab, index, node); // publishes the node's fields to lock-free readers
+      if ((head != null) && (head.next != null) && (count >= TreeBin.TREEIFY_THRESHOLD)) {
+        Node<K, V> marker = TreeBin.treeify(node);
+        if (marker != null) {
+          // Relinks nothing: readers still on the chain reach all of its nodes. Release:
+          // publishes the tree bin, built from final fields and volatile stores, whole.
+          BIN.setRelease(tab, index, marker);
+        }
+      }
+    }
     int n = count + 1;
     count = n;
     if ((n > tab.length - (tab.length >>> 2)) && (tab.length < MAX_TABLE_LENGTH)) {
@@ -166,7 +195,9 @@ final class Stripe<K, V> extends ReentrantLock {
     Node<K, V>[] tab = table;
     int index = node.hash & (tab.length - 1);
     Node<K, V> e = tab[index];
-    if (e == node) {
+    if (TreeBin.isMarker(e)) {
+      TreeBin.of(e).remove(node);
+    } else if (e == node) {
       BIN.setRelease(tab, index, node.next); // readers see either chain, both valid
     } else {
       while ((e != null) && (e.next != node)) {
@@ -178,6 +209,22 @@ final class Stripe<K, V> extends ReentrantLock {
       e.setNextRelease(node.next); // readers see either chain, both valid
     }
     count = count - 1;
+  }
+
+  /** Every node in {@code bins}, chains and tree bins alike; {@code count} sizes the result. */
+  @SuppressWarnings("unchecked")
+  static <K, V> Node<K, V>[] nodesOf(Node<K, V>[] bins, int count) {
+    List<Node<K, V>> nodes = new ArrayList<>(count);
+    for (Node<K, V> head : bins) {
+      if (TreeBin.isMarker(head)) {
+        TreeBin.of(head).forEach(nodes::add);
+      } else {
+        for (Node<K, V> e = head; e != null; e = e.next) {
+          nodes.add(e);
+        }
+      }
+    }
+    return nodes.toArray((Node<K, V>[]) new Node<?, ?>[0]);
   }
 
   /** Removes every node from the table, returning the old bins for notification. */
@@ -196,17 +243,35 @@ final class Stripe<K, V> extends ReentrantLock {
     int length = old.length << 1;
     Node<K, V>[] tab = (Node<K, V>[]) new Node<?, ?>[length];
     resizeSeq = resizeSeq + 1; // odd: relinking starts; ordered before the next stores below
+    boolean hadTrees = false;
     for (Node<K, V> head : old) {
-      for (Node<K, V> e = head; e != null; ) {
-        Node<K, V> next = e.next;
-        int index = e.hash & (length - 1);
-        e.setNextRelease(tab[index]); // after resizeSeq's odd store: a reader that sees it retries
-        tab[index] = e;
-        e = next;
+      if (TreeBin.isMarker(head)) {
+        hadTrees = true;
+        TreeBin.of(head).forEach(e -> relink(tab, e));
+      } else {
+        for (Node<K, V> e = head; e != null; ) {
+          Node<K, V> next = e.next;
+          relink(tab, e);
+          e = next;
+        }
+      }
+    }
+    if (hadTrees) {
+      for (int i = 0; i < length; i++) {
+        Node<K, V> marker = TreeBin.treeify(tab[i]);
+        if (marker != null) {
+          tab[i] = marker; // plain: the new table is published below
+        }
       }
     }
     table = tab; // volatile publish of the filled table
     resizeSeq = resizeSeq + 1; // even: relinking done
+  }
+
+  private static <K, V> void relink(Node<K, V>[] tab, Node<K, V> e) {
+    int index = e.hash & (tab.length - 1);
+    e.setNextRelease(tab[index]); // after resizeSeq's odd store: a reader that sees it retries
+    tab[index] = e;
   }
 
   /* ---------------- In-flight markers ---------------- */

@@ -183,8 +183,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
 
   /* ---------------- Hashing ---------------- */
 
+  /**
+   * Mixes the high bits into the low (bin) bits and clears the sign bit: a negative hash marks a
+   * tree bin (see {@link TreeBin#TREE_HASH}).
+   */
   static int spread(int h) {
-    return h ^ (h >>> 16);
+    return (h ^ (h >>> 16)) & 0x7fff_ffff;
   }
 
   Stripe<K, V> stripeFor(int hash) {
@@ -612,21 +616,19 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       stripe.lock(); // guards the stripe while it is emptied
       try {
         drainReadBuffer(stripe);
-        Node<K, V>[] bins = stripe.clearTable();
-        for (Node<K, V> head : bins) {
-          for (Node<K, V> node = head; node != null; node = node.next) {
-            V old = node.value;
-            node.setValueRelease(null); // readers holding the node see a miss
-            node.set(Node.RETIRED, true);
-            if (maximum >= 0) {
-              totalWeight.getAndAdd(-node.weight); // atomic: other stripes add concurrently
-            }
-            boolean expired = Node.isExpired(node.expiresAtNanos, now);
-            if (expired && (stats != null)) {
-              stats.recordEviction(node.weight);
-            }
-            removals.add(node.key, old, expired ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT);
+        int count = stripe.count;
+        for (Node<K, V> node : Stripe.nodesOf(stripe.clearTable(), count)) {
+          V old = node.value;
+          node.setValueRelease(null); // readers holding the node see a miss
+          node.set(Node.RETIRED, true);
+          if (maximum >= 0) {
+            totalWeight.getAndAdd(-node.weight); // atomic: other stripes add concurrently
           }
+          boolean expired = Node.isExpired(node.expiresAtNanos, now);
+          if (expired && (stats != null)) {
+            stats.recordEviction(node.weight);
+          }
+          removals.add(node.key, old, expired ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT);
         }
         stripe.counters.weightedSize = 0;
         if (stripe.policy != null) {
