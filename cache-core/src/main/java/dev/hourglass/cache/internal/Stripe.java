@@ -287,6 +287,11 @@ final class Stripe<K, V> extends ReentrantLock {
     flights.put(flight.key, flight);
   }
 
+  /** In-flight loads and computes of this stripe; under the lock (for invariant checks). */
+  int flightCount() {
+    return (flights == null) ? 0 : flights.size();
+  }
+
   void removeFlight(Flight flight) {
     if (flights != null) {
       flights.remove(flight.key, flight);

@@ -120,6 +120,11 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
 
   /** Total weight of all stripes; only maintained when bounded. */
   private final AtomicLong totalWeight = new AtomicLong();
+
+  /** The global weight counter, for invariant checks; bounded caches only keep it. */
+  long totalWeight() {
+    return totalWeight.get();
+  }
   /** The highest recency stamp a stripe has published (see nextStamp); only used when bounded. */
   private final AtomicInteger clock = new AtomicInteger();
   /** Where victim sampling starts; a racy rotating hint. */

@@ -1,0 +1,88 @@
+package dev.hourglass.cache.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.hourglass.cache.Cache;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Checks, stripe by stripe under its lock, that a cache's internal structures agree with each
+ * other: every node in the table is live, findable and in the right stripe; the policy order, the
+ * write-order queue and the timer wheel hold exactly the table's nodes (no orphans, no leaks);
+ * counts and weights are the sums over the table; no in-flight marker or held lock is left
+ * behind. Call it when the cache is quiescent.
+ */
+public final class Invariants {
+  private Invariants() {}
+
+  @SuppressWarnings("unchecked")
+  public static void check(Cache<?, ?> cache) throws InterruptedException {
+    StripedCache<Object, Object> striped = (StripedCache<Object, Object>) cache;
+    long weightSum = 0;
+    for (Stripe<Object, Object> stripe : striped.stripes) {
+      assertThat(stripe.tryLock(10, TimeUnit.SECONDS)).as("a stripe lock is still held").isTrue();
+      try {
+        weightSum += checkStripe(striped, stripe);
+      } finally {
+        stripe.unlock();
+      }
+    }
+    if (striped.maximum >= 0) {
+      assertThat(striped.totalWeight()).as("total weight").isEqualTo(weightSum);
+      assertThat(weightSum).as("weight within the bound").isLessThanOrEqualTo(striped.maximum);
+    }
+  }
+
+  private static long checkStripe(StripedCache<Object, Object> striped,
+      Stripe<Object, Object> stripe) {
+    Node<Object, Object>[] nodes = Stripe.nodesOf(stripe.table, stripe.count);
+    assertThat(nodes).as("nodes in the table").hasSize(stripe.count);
+    Set<Node<Object, Object>> table = Collections.newSetFromMap(new IdentityHashMap<>());
+    long weight = 0;
+    int timed = 0;
+    for (Node<Object, Object> node : nodes) {
+      assertThat(table.add(node)).as("node linked twice: %s", node).isTrue();
+      assertThat(node.has(Node.RETIRED)).as("retired node in the table: %s", node).isFalse();
+      assertThat(node.value).as("live node without a value").isNotNull();
+      assertThat(node.hash).isEqualTo(StripedCache.spread(node.key.hashCode()));
+      assertThat(striped.stripeFor(node.hash)).as("node in the wrong stripe").isSameAs(stripe);
+      assertThat(stripe.findLocked(node.key, node.hash)).as("node not findable").isSameAs(node);
+      weight += node.weight;
+      if (node.has(Node.IN_WRITE_QUEUE) || (node.wheelSlot >= 0)) {
+        timed++;
+      }
+    }
+    assertThat(stripe.counters.weightedSize).as("stripe weight").isEqualTo(weight);
+    assertThat(stripe.flightCount()).as("in-flight markers left behind").isZero();
+
+    if (stripe.policy != null) {
+      int ordered = 0;
+      Node<Object, Object> prev = null;
+      for (Node<Object, Object> e = stripe.policy.order.head; e != null; e = e.accessNext) {
+        assertThat(table).as("policy holds a node not in the table").contains(e);
+        assertThat(e.accessPrev).isSameAs(prev);
+        prev = e;
+        ordered++;
+      }
+      assertThat(stripe.policy.order.tail).isSameAs(prev);
+      assertThat(ordered).as("nodes in the policy order").isEqualTo(nodes.length);
+    }
+    int queued = 0;
+    if (stripe.writeOrder != null) {
+      Node<Object, Object> prev = null;
+      for (Node<Object, Object> e = stripe.writeOrder.head; e != null; e = e.timeNext) {
+        assertThat(table).as("write queue holds a node not in the table").contains(e);
+        assertThat(e.has(Node.IN_WRITE_QUEUE)).isTrue();
+        assertThat(e.timePrev).isSameAs(prev);
+        prev = e;
+        queued++;
+      }
+    }
+    int wheeled = (stripe.wheel == null) ? 0 : stripe.wheel.size();
+    assertThat(queued + wheeled).as("nodes in the expiration structures").isEqualTo(timed);
+    return weight;
+  }
+}
