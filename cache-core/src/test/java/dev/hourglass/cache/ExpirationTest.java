@@ -279,6 +279,36 @@ final class ExpirationTest {
     assertThat(listener.list()).containsExactly(new Removal<>("a", "1", RemovalCause.EXPIRED));
   }
 
+  /**
+   * Found by ModelBasedTest: under expireAfterAccess a read moves the deadline at once but the
+   * node's place in the access order only when its buffered read is applied, so an expired entry
+   * could sit behind a live one and size() counted it.
+   */
+  @Test
+  void size_excludesIdleExpiredEntriesBehindALiveOne() {
+    Cache<String, String> cache = builder().concurrencyLevel(1)
+        .expireAfterAccess(Duration.ofSeconds(10)).build();
+    cache.put("a", "1");
+    cache.put("b", "2"); // access order: a, b
+    ticker.advance(Duration.ofSeconds(6));
+    assertThat(cache.getIfPresent("a")).isEqualTo("1"); // a lives to 16 s; its move is buffered
+    ticker.advance(Duration.ofSeconds(6)); // b (10 s) is expired, a is not
+    assertThat(cache.asMap().size()).isEqualTo(1);
+    assertThat(listener.list()).containsExactly(new Removal<>("b", "2", RemovalCause.EXPIRED));
+    assertThat(cache.getIfPresent("a")).isEqualTo("1");
+  }
+
+  /** Found by ModelBasedTest: putIfAbsent that finds a value reads it, as get does. */
+  @Test
+  void putIfAbsent_presentValue_isAnAccess() {
+    Cache<String, String> cache = builder().expireAfterAccess(Duration.ofSeconds(10)).build();
+    cache.put("a", "1");
+    ticker.advance(Duration.ofSeconds(6));
+    assertThat(cache.asMap().putIfAbsent("a", "2")).isEqualTo("1");
+    ticker.advance(Duration.ofSeconds(6)); // 12 s after the put, 6 s after the putIfAbsent
+    assertThat(cache.getIfPresent("a")).isEqualTo("1");
+  }
+
   @Test
   void cleaner_startsLazilyForPerEntryTtl() {
     Cache<String, String> cache = builder().build();

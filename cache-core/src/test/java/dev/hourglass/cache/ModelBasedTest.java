@@ -2,184 +2,345 @@ package dev.hourglass.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.hourglass.cache.internal.Invariants;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.stream.LongStream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Random operation sequences, replayed on Hourglass and on a plain reference model driven by the
- * same fake ticker. After every step the visible contents agree; at the end every value written has
- * been notified exactly once with the cause the model predicts, or is still present. A failure
- * names its seed; rerun it alone by putting that seed in {@link #SEEDS_PER_SHAPE}'s loop.
+ * same fake ticker. After every step: the visible contents and size agree; the statistics (hits,
+ * misses, load successes and failures, evictions) agree; and the removal notifications delivered
+ * during the step are exactly those the model predicts (replaced, explicit), or are allowed by it
+ * (an expired entry, notified once, at or after its deadline; a size eviction of an entry that was
+ * live, the bound then holding). At the end everything timed expires and every value ever stored
+ * has been notified exactly once or is still present, and the internal structures agree
+ * ({@link Invariants}).
+ *
+ * <p>{@value #SEEDS_PER_SHAPE} seeds x {@value #STEPS} steps per shape. A failure names its shape
+ * and seed; rerun just that one with
+ * {@code mvn -pl cache-core test -Dtest=ModelBasedTest -Dhourglass.model.seed=SEED}, or run more
+ * seeds with {@code -Dhourglass.model.seeds=N}.
  */
 final class ModelBasedTest {
-  static final int SEEDS_PER_SHAPE = 400;
+  static final int SEEDS_PER_SHAPE = 2_000;
   static final int STEPS = 60;
   static final int KEYS = 8;
+  static final int BOUND = 5;
   static final long TTL = Duration.ofSeconds(10).toNanos();
   static final long NEVER = Long.MIN_VALUE;
 
-  /** The model's entry: a value and its deadline (NEVER for none). */
-  record Entry(Integer value, long deadline) {
+  enum Shape {
+    NONE, EXPIRE_AFTER_WRITE, EXPIRE_AFTER_ACCESS, EXPIRY, SIZE, SIZE_AND_EXPIRY;
+
+    boolean bounded() {
+      return (this == SIZE) || (this == SIZE_AND_EXPIRY);
+    }
+
+    boolean access() {
+      return this == EXPIRE_AFTER_ACCESS;
+    }
+
+    long ttl() {
+      return ((this == NONE) || (this == SIZE)) ? NEVER : TTL;
+    }
+  }
+
+  /**
+   * The model's entry: a value, its deadline (NEVER for none) and whether the deadline was given
+   * by {@code put(key, value, ttl)}, which reads never move.
+   */
+  record Entry(Integer value, long deadline, boolean custom) {
+    Entry(Integer value, long deadline) {
+      this(value, deadline, false);
+    }
+
     boolean live(long now) {
       return (deadline == NEVER) || (now - deadline < 0);
     }
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"none", "expireAfterWrite", "expiry"})
-  void randomSequences_agreeWithTheModel(String shape) {
-    for (int seed = 0; seed < SEEDS_PER_SHAPE; seed++) {
+  @EnumSource(Shape.class)
+  void randomSequences_agreeWithTheModel(Shape shape) throws Exception {
+    Long only = Long.getLong("hourglass.model.seed");
+    long[] seeds = (only != null) ? new long[] {only}
+        : LongStream.range(0, Integer.getInteger("hourglass.model.seeds", SEEDS_PER_SHAPE)).toArray();
+    for (long seed : seeds) {
       try {
-        run(shape, seed);
+        new Run(shape, seed).run();
       } catch (AssertionError e) {
-        throw new AssertionError("shape " + shape + ", seed " + seed + ": " + e.getMessage(), e);
+        throw new AssertionError("shape " + shape + ", seed " + seed
+            + " (rerun with -Dhourglass.model.seed=" + seed + "): " + e.getMessage(), e);
       }
     }
   }
 
-  private static void run(String shape, long seed) {
-    Random random = new Random(seed);
-    FakeTicker ticker = new FakeTicker(random.nextLong() >> 8);
-    RecordingListener<Integer, Integer> listener = new RecordingListener<>();
-    CacheBuilder<Integer, Integer> builder = Hourglass.newBuilder().ticker(ticker)
-        .executor(Runnable::run).scheduler(Scheduler.disabledScheduler())
-        .concurrencyLevel(1 + random.nextInt(4)).removalListener(listener);
-    long policyTtl = NEVER;
-    if (shape.equals("expireAfterWrite")) {
-      builder.expireAfterWrite(Duration.ofNanos(TTL));
-      policyTtl = TTL;
-    } else if (shape.equals("expiry")) {
-      builder = builder.expireAfter(Expiry.writing((Integer k, Integer v) -> Duration.ofNanos(TTL)));
-      policyTtl = TTL;
-    }
-    Cache<Integer, Integer> cache = builder.build();
-    Map<Integer, Entry> model = new HashMap<>();
-    Map<Integer, RemovalCause> fates = new HashMap<>(); // value id -> expected cause
-    int[] ids = {1_000};
+  /** One seeded sequence. */
+  static final class Run {
+    final Shape shape;
+    final Random random;
+    final FakeTicker ticker;
+    final RecordingListener<Integer, Integer> listener = new RecordingListener<>();
+    final Cache<Integer, Integer> cache;
+    final Map<Integer, Entry> model = new HashMap<>();
+    /** Values stored at some point and not yet notified. */
+    final Set<Integer> stored = new HashSet<>();
+    final Set<Integer> notifiedValues = new HashSet<>();
+    int seen; // notifications checked so far
+    long hits;
+    long misses;
+    long loadSuccesses;
+    long loadFailures;
+    long evictions;
+    int ids = 1_000;
 
-    for (int step = 0; step < STEPS; step++) {
+    Run(Shape shape, long seed) {
+      this.shape = shape;
+      this.random = new Random(seed);
+      this.ticker = new FakeTicker(random.nextLong() >> 8);
+      CacheBuilder<Integer, Integer> builder = Hourglass.newBuilder().ticker(ticker)
+          .executor(Runnable::run).scheduler(Scheduler.disabledScheduler()).recordStats()
+          .concurrencyLevel(1 + random.nextInt(4)).removalListener(listener);
+      switch (shape) {
+        case EXPIRE_AFTER_WRITE -> builder.expireAfterWrite(Duration.ofNanos(TTL));
+        case EXPIRE_AFTER_ACCESS -> builder.expireAfterAccess(Duration.ofNanos(TTL));
+        case EXPIRY -> builder.expireAfter(Expiry.writing((Integer k, Integer v) -> Duration.ofNanos(TTL)));
+        case SIZE -> builder.maximumSize(BOUND);
+        case SIZE_AND_EXPIRY -> builder.maximumSize(BOUND)
+            .expireAfter(Expiry.writing((Integer k, Integer v) -> Duration.ofNanos(TTL)));
+        default -> { }
+      }
+      this.cache = builder.build();
+    }
+
+    void run() throws InterruptedException {
+      for (int step = 0; step < STEPS; step++) {
+        step(step);
+      }
+      // Everything timed expires; afterwards each stored value was notified once, or is present.
+      ticker.advance(Duration.ofDays(1));
+      cache.cleanUp();
+      checkNotifications("final clean-up", List.of());
+      Set<Integer> present = new HashSet<>(cache.asMap().values());
+      assertThat(present).as("present values").isEqualTo(stored);
+      assertThat(cache.estimatedSize()).isEqualTo(present.size());
+      Invariants.check(cache);
+    }
+
+    private void step(int step) {
       long now = ticker.read();
       Integer key = random.nextInt(KEYS);
       Entry e = model.get(key);
       boolean live = (e != null) && e.live(now);
-      int op = random.nextInt(10);
+      int op = random.nextInt(11);
       String what = "step " + step + " op " + op + " key " + key;
+      if (Boolean.getBoolean("hourglass.model.trace")) {
+        System.out.println(shape + " " + what + " at " + now + " model " + model);
+      }
+      List<Object[]> expected = new ArrayList<>(); // {value, cause} notified during this step
       switch (op) {
         case 0, 1 -> { // put
-          Integer v = ++ids[0];
-          cache.put(key, v);
-          retire(e, live, RemovalCause.REPLACED, fates);
-          model.put(key, new Entry(v, deadline(now, policyTtl)));
+          Integer v = ++ids;
+          assertThat(cache.asMap().put(key, v)).as(what).isEqualTo(live ? e.value() : null);
+          replaced(e, live, expected);
+          store(key, v, now);
         }
         case 2 -> { // put with its own TTL, sometimes zero
-          Integer v = ++ids[0];
+          Integer v = ++ids;
           long ttl = random.nextBoolean() ? 0 : Duration.ofSeconds(1 + random.nextInt(20)).toNanos();
           cache.put(key, v, Duration.ofNanos(ttl));
-          retire(e, live, RemovalCause.REPLACED, fates);
+          replaced(e, live, expected);
           if (ttl == 0) {
-            fates.put(v, RemovalCause.EXPIRED); // dead on arrival: never stored
-            model.remove(key);
+            model.remove(key); // dead on arrival: notified expired at once, never stored
+            expected.add(new Object[] {v, RemovalCause.EXPIRED});
+            evictions++;
           } else {
-            model.put(key, new Entry(v, now + ttl));
+            model.put(key, new Entry(v, now + ttl, true));
+            stored.add(v);
           }
         }
-        case 3 -> assertThat(cache.getIfPresent(key)).as(what).isEqualTo(live ? e.value() : null);
+        case 3 -> { // getIfPresent
+          assertThat(cache.getIfPresent(key)).as(what).isEqualTo(live ? e.value() : null);
+          if (live) {
+            hits++;
+            touch(key, e, now);
+          } else {
+            misses++;
+          }
+        }
         case 4 -> { // invalidate
           cache.invalidate(key);
-          retire(e, live, RemovalCause.EXPLICIT, fates);
-          model.remove(key);
+          if (live) {
+            expected.add(new Object[] {e.value(), RemovalCause.EXPLICIT});
+            model.remove(key);
+          }
         }
-        case 5 -> { // compute: increment-like replace, or remove
+        case 5 -> { // compute: replace, or remove
           boolean remove = random.nextInt(3) == 0;
-          Integer v = ++ids[0];
+          Integer v = ++ids;
           Integer result = cache.asMap().compute(key, (k, old) -> {
             assertThat(old).as(what + " compute sees").isEqualTo(live ? e.value() : null);
             return remove ? null : v;
           });
           if (remove) {
             assertThat(result).isNull();
-            retire(e, live, RemovalCause.EXPLICIT, fates);
-            model.remove(key);
+            if (live) {
+              expected.add(new Object[] {e.value(), RemovalCause.EXPLICIT});
+              model.remove(key);
+            }
           } else {
             assertThat(result).isEqualTo(v);
-            retire(e, live, RemovalCause.REPLACED, fates);
-            model.put(key, new Entry(v, deadline(now, policyTtl)));
+            replaced(e, live, expected);
+            store(key, v, now);
           }
         }
         case 6 -> { // putIfAbsent
-          Integer v = ++ids[0];
+          Integer v = ++ids;
           Integer previous = cache.asMap().putIfAbsent(key, v);
           if (live) {
             assertThat(previous).as(what).isEqualTo(e.value());
-            fates.put(v, null); // never stored
+            touch(key, e, now);
           } else {
             assertThat(previous).as(what).isNull();
-            retire(e, false, null, fates);
-            model.put(key, new Entry(v, deadline(now, policyTtl)));
+            store(key, v, now);
           }
         }
-        case 7 -> { // get with a mapping function
-          Integer v = ++ids[0];
+        case 7 -> { // get with a mapping function; sometimes it returns null (a failed load)
+          Integer v = random.nextInt(5) == 0 ? null : ++ids;
           Integer got = cache.get(key, k -> v);
           if (live) {
             assertThat(got).as(what).isEqualTo(e.value());
-            fates.put(v, null);
+            hits++;
+            touch(key, e, now);
           } else {
             assertThat(got).as(what).isEqualTo(v);
-            retire(e, false, null, fates);
-            model.put(key, new Entry(v, deadline(now, policyTtl)));
+            misses++;
+            if (v == null) {
+              loadFailures++;
+            } else {
+              loadSuccesses++;
+              store(key, v, now);
+            }
           }
         }
         case 8 -> ticker.advance(Duration.ofMillis(random.nextInt(12_000)));
+        case 9 -> { // replace
+          Integer v = ++ids;
+          assertThat(cache.asMap().replace(key, v)).as(what).isEqualTo(live ? e.value() : null);
+          if (live) {
+            replaced(e, true, expected);
+            store(key, v, now);
+          }
+        }
         default -> cache.cleanUp();
       }
-      // After every step the visible contents agree.
+      checkNotifications(what, expected);
       long at = ticker.read();
-      Map<Integer, Integer> expected = new HashMap<>();
+      Map<Integer, Integer> visible = new HashMap<>();
       model.forEach((k, entry) -> {
         if (entry.live(at)) {
-          expected.put(k, entry.value());
+          visible.put(k, entry.value());
         }
       });
-      assertThat(cache.asMap()).as("contents after " + what).isEqualTo(expected);
+      // Iteration, not get(): under expireAfterAccess a get would move deadlines.
+      Map<Integer, Integer> contents = new HashMap<>();
+      cache.asMap().forEach(contents::put);
+      assertThat(contents).as("contents after " + what).isEqualTo(visible);
+      assertThat(cache.asMap().size()).as("size after " + what).isEqualTo(visible.size());
+      checkNotifications(what + " (reads)", List.of()); // the reads above may clean up too
+      CacheStats stats = cache.stats();
+      assertThat(new long[] {stats.hitCount(), stats.missCount(), stats.loadSuccessCount(),
+          stats.loadFailureCount(), stats.evictionCount(), stats.evictionWeight()})
+          .as("hits, misses, load successes, load failures, evictions, eviction weight after %s", what)
+          .containsExactly(hits, misses, loadSuccesses, loadFailures, evictions, evictions);
     }
 
-    // Everything timed expires; afterwards each value was notified once with its fate.
-    ticker.advance(Duration.ofDays(1));
-    cache.cleanUp();
-    long end = ticker.read();
-    model.forEach((k, entry) -> {
-      if (!entry.live(end)) {
-        fates.put(entry.value(), RemovalCause.EXPIRED);
-      }
-    });
-    Map<Integer, RemovalCause> notified = new HashMap<>();
-    for (RecordingListener.Removal<Integer, Integer> r : listener.list()) {
-      assertThat(notified.put(r.value(), r.cause())).as("notified twice: " + r).isNull();
+    private void store(Integer key, Integer v, long now) {
+      long ttl = shape.ttl();
+      model.put(key, new Entry(v, (ttl == NEVER) ? NEVER : now + ttl));
+      stored.add(v);
     }
-    Map<Integer, RemovalCause> expectedFates = new HashMap<>();
-    fates.forEach((v, cause) -> {
-      if (cause != null) {
-        expectedFates.put(v, cause);
+
+    /** A read of a live entry: moves its deadline under expireAfterAccess, unless its own. */
+    private void touch(Integer key, Entry e, long now) {
+      if (shape.access() && !e.custom()) {
+        model.put(key, new Entry(e.value(), now + TTL));
       }
-    });
-    assertThat(notified).as("removal causes").isEqualTo(expectedFates);
-    assertThat(cache.estimatedSize()).isEqualTo(model.values().stream().filter(x -> x.live(end)).count());
-  }
+    }
 
-  private static long deadline(long now, long ttl) {
-    return (ttl == NEVER) ? NEVER : now + ttl;
-  }
+    /** The entry an operation displaces: notified replaced if live; if expired, see below. */
+    private static void replaced(Entry e, boolean live, List<Object[]> expected) {
+      if ((e != null) && live) {
+        expected.add(new Object[] {e.value(), RemovalCause.REPLACED});
+      }
+    }
 
-  /** Records the fate of the value an operation displaces: its cause if live, else EXPIRED. */
-  private static void retire(Entry e, boolean live, RemovalCause causeIfLive,
-      Map<Integer, RemovalCause> fates) {
-    if (e != null) {
-      fates.put(e.value(), live ? causeIfLive : RemovalCause.EXPIRED);
+    /**
+     * The notifications delivered since the last check: the expected ones (replaced, explicit,
+     * dead on arrival) exactly, plus any expirations of values whose deadline has passed and size
+     * evictions of live values, each at most once.
+     */
+    private void checkNotifications(String what, List<Object[]> expected) {
+      List<RecordingListener.Removal<Integer, Integer>> all = listener.list();
+      List<RecordingListener.Removal<Integer, Integer>> fresh = all.subList(seen, all.size());
+      seen = all.size();
+      long now = ticker.read();
+      List<Object[]> unmatched = new ArrayList<>(expected);
+      for (RecordingListener.Removal<Integer, Integer> r : fresh) {
+        assertThat(notifiedValues.add(r.value())).as("%s: notified twice: %s", what, r).isTrue();
+        boolean matched = unmatched.removeIf(x -> x[0].equals(r.value()) && (x[1] == r.cause()));
+        if (matched) {
+          stored.remove(r.value());
+          continue;
+        }
+        Integer key = r.key();
+        Entry entry = model.get(key);
+        switch (r.cause()) {
+          case EXPIRED -> {
+            // An expired value that was still in the cache: the model still has it (expired), or
+            // the step replaced or removed it.
+            assertThat(stored).as("%s: expired value was stored: %s", what, r).contains(r.value());
+            boolean modelExpired = (entry != null) && entry.value().equals(r.value())
+                && !entry.live(now);
+            if (modelExpired) {
+              model.remove(key);
+            }
+            evictions++;
+          }
+          case SIZE -> {
+            assertThat(shape.bounded()).as("%s: size eviction without a bound", what).isTrue();
+            assertThat(entry).as("%s: evicted an absent key: %s", what, r).isNotNull();
+            assertThat(entry.value()).as("%s: evicted another value", what).isEqualTo(r.value());
+            model.remove(key);
+            evictions++;
+          }
+          default -> throw new AssertionError(what + ": unexpected notification " + r
+              + "; expected " + describe(expected));
+        }
+        stored.remove(r.value());
+      }
+      assertThat(unmatched).as("%s: predicted notifications not delivered: %s", what,
+          describe(unmatched)).isEmpty();
+      if (shape.bounded()) {
+        assertThat(cache.estimatedSize()).as("%s: the bound holds", what).isLessThanOrEqualTo(BOUND);
+      }
+    }
+
+    private static String describe(List<Object[]> notifications) {
+      StringBuilder sb = new StringBuilder("[");
+      for (Object[] n : notifications) {
+        sb.append(n[0]).append('=').append(n[1]).append(' ');
+      }
+      return sb.append(']').toString();
     }
   }
 }
