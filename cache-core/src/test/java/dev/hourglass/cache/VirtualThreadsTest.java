@@ -1,0 +1,148 @@
+package dev.hourglass.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.hourglass.cache.internal.Invariants;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordedFrame;
+import jdk.jfr.consumer.RecordingStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Loads from 10,000 virtual threads (JDK 21+), watched by the JDK's pinning diagnostics: the JFR
+ * event {@code jdk.VirtualThreadPinned} with no duration threshold, which reports every time a
+ * virtual thread blocks while it cannot unmount from its carrier. ({@code -Djdk.tracePinnedThreads}
+ * reported the same on JDK 21 to 23 and was removed in JDK 24; the event exists on every JDK with
+ * virtual threads.) The cache blocks only in {@code ReentrantLock} and {@code CountDownLatch}, never
+ * in a monitor or a native frame, so no event may name it.
+ *
+ * <p>A control shows the detector works on the running JDK: virtual threads that block in a class
+ * initializer, which pins on every JDK, must be reported. Its events arrive after the cache's, so
+ * once they are seen, the cache's would have been too.
+ */
+final class VirtualThreadsTest {
+  static final int THREADS = 10_000;
+  static final int KEYS = 1_000;
+
+  /** A class whose initializer blocks: initializing it from virtual threads pins them. */
+  static final class SlowInit {
+    static {
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    static void touch() {}
+  }
+
+  @Test
+  void loadsFrom10kVirtualThreads_neverPinACarrier() throws Exception {
+    assumeTrue(Runtime.version().feature() >= 21, "virtual threads need JDK 21+");
+    // Warm-up, unrecorded: the first use of each class loads it, and class loading takes a
+    // monitor in the class loader (that pin is the JDK's, once, not the cache's).
+    run(newCache(), new AtomicInteger());
+
+    Cache<Integer, Integer> cache = newCache();
+    AtomicInteger loads = new AtomicInteger();
+    Queue<RecordedEvent> pinned = new ConcurrentLinkedQueue<>();
+    try (RecordingStream stream = new RecordingStream()) {
+      stream.enable("jdk.VirtualThreadPinned").withThreshold(Duration.ZERO).withStackTrace();
+      stream.onEvent("jdk.VirtualThreadPinned", pinned::add);
+      stream.startAsync();
+
+      run(cache, loads);
+
+      // The control: pins on every JDK with virtual threads, so the detector must report it.
+      ExecutorService virtualThreads = newVirtualThreadPerTaskExecutor();
+      List<Future<?>> control = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        control.add(virtualThreads.submit(SlowInit::touch));
+      }
+      for (Future<?> f : control) {
+        f.get(1, TimeUnit.MINUTES);
+      }
+      virtualThreads.shutdown();
+      assertThat(virtualThreads.awaitTermination(1, TimeUnit.MINUTES)).isTrue();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (pinned.stream().noneMatch(VirtualThreadsTest::isControl)
+          && (System.nanoTime() < deadline)) {
+        Thread.sleep(100); // JFR delivers events about once a second
+      }
+    }
+
+    assertThat(pinned).as("the control's pinning was reported").anyMatch(VirtualThreadsTest::isControl);
+    List<String> byTheCache = new ArrayList<>();
+    for (RecordedEvent event : pinned) {
+      if (!isControl(event)) {
+        byTheCache.add(event.toString());
+      }
+    }
+    assertThat(byTheCache).as("pinned virtual threads outside the control").isEmpty();
+    assertThat(loads.get()).as("loads").isBetween(KEYS, THREADS);
+    assertThat(cache.stats().hitCount() + cache.stats().missCount()).isEqualTo(THREADS);
+    Invariants.check(cache);
+  }
+
+  private static Cache<Integer, Integer> newCache() {
+    return Hourglass.newBuilder().maximumSize(KEYS / 2)
+        .expireAfterAccess(Duration.ofMinutes(5)).recordStats().build();
+  }
+
+  /** 10,000 virtual threads, ten per key: nine of them wait for the tenth's load. */
+  private static void run(Cache<Integer, Integer> cache, AtomicInteger loads) throws Exception {
+    ExecutorService virtualThreads = newVirtualThreadPerTaskExecutor();
+    List<Future<Integer>> results = new ArrayList<>();
+    for (int i = 0; i < THREADS; i++) {
+      int key = i % KEYS;
+      results.add(virtualThreads.submit(() -> {
+        Integer value = cache.get(key, k -> {
+          loads.incrementAndGet();
+          try {
+            Thread.sleep(2); // parks the loading virtual thread, while waiters park on it
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return k * 2;
+        });
+        cache.asMap().merge(key + KEYS, 1, Integer::sum); // stripe locks, contended
+        return value;
+      }));
+    }
+    for (int i = 0; i < THREADS; i++) {
+      assertThat(results.get(i).get(1, TimeUnit.MINUTES)).isEqualTo((i % KEYS) * 2);
+    }
+    virtualThreads.shutdown();
+    assertThat(virtualThreads.awaitTermination(1, TimeUnit.MINUTES)).isTrue();
+  }
+
+  private static boolean isControl(RecordedEvent event) {
+    if (event.getStackTrace() == null) {
+      return false;
+    }
+    for (RecordedFrame frame : event.getStackTrace().getFrames()) {
+      if (frame.getMethod().getType().getName().contains("SlowInit")) {
+        return true;
+      }
+    }
+    return event.hasField("pinnedReason") // JDK 24+
+        && String.valueOf((Object) event.getValue("pinnedReason")).contains("SlowInit");
+  }
+
+  private static ExecutorService newVirtualThreadPerTaskExecutor() throws ReflectiveOperationException {
+    // Compiled for Java 17: reach the JDK 21 factory reflectively.
+    return (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+  }
+}
