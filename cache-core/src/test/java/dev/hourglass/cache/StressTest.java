@@ -29,7 +29,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A mixed workload from many threads for a bounded time, then invariants at quiescence: the size
- * bound holds exactly (and a monitor sampling during the run saw it exceeded by at most 1%); every
+ * bound holds exactly (and a monitor sampling the global weight during the run saw it exceeded by
+ * at most four entries per thread); every
  * value ever stored is either still present or was notified removed, exactly once; the internal
  * structures agree ({@link Invariants}); and after {@code invalidateAll()} nothing is retained:
  * every sampled value is garbage collected and the heap returns near its baseline.
@@ -78,6 +79,8 @@ final class StressTest {
     }
     Cache<Integer, Value> cache = builder.build();
     boolean bounded = (shape != Shape.UNBOUNDED_AND_WRITE);
+    long limit = (shape == Shape.WEIGHT_AND_ACCESS) ? BOUND * 4 : BOUND;
+    long heaviest = (shape == Shape.WEIGHT_AND_ACCESS) ? 7 : 1;
 
     AtomicLong ids = new AtomicLong();
     LongAdder operations = new LongAdder();
@@ -142,12 +145,12 @@ final class StressTest {
     }
     Thread monitor = new Thread(() -> {
       while (!stop.get()) {
-        long excess = cache.estimatedSize() - BOUND;
+        long excess = Invariants.totalWeight(cache) - limit; // the counter the bound applies to
         overshoot.accumulateAndGet(excess, Math::max);
         Thread.onSpinWait();
       }
     }, "stress-monitor");
-    if (shape == Shape.SIZE || shape == Shape.SIZE_AND_VARIABLE_TTL) {
+    if (bounded) {
       monitor.start();
     }
     start.countDown();
@@ -165,11 +168,11 @@ final class StressTest {
     cache.cleanUp();
     Invariants.check(cache); // includes: total weight within the bound
     if (monitor.getState() == Thread.State.TERMINATED) {
-      // Eviction runs after a write releases its stripe lock, and the monitor sums stripe counts
-      // racily, so it sees some excess while writers are descheduled (up to ~90 entries with 8
-      // threads on 2 cores). A bound that stopped being enforced would run far past 1%.
-      assertThat(overshoot.get()).as("largest transient excess over the bound")
-          .isLessThanOrEqualTo(BOUND / 100);
+      // Eviction runs after a write releases its stripe lock, and any writer over the bound
+      // evicts until it fits, also for writers that are descheduled: so the excess stays within
+      // about one entry per writer (measured: 4-6 with 8 threads on 2 cores). Margin: four.
+      assertThat(overshoot.get()).as("largest transient excess over the bound, in weight")
+          .isLessThanOrEqualTo(4L * THREADS * heaviest);
     }
     Books books = booksRef.get();
     assertThat(books.notifiedTwice.get()).as("values notified more than once").isZero();

@@ -18,6 +18,11 @@ import java.util.concurrent.TimeUnit;
 public final class Invariants {
   private Invariants() {}
 
+  /** The cache's global weight counter, the quantity its bound applies to (read without locks). */
+  public static long totalWeight(Cache<?, ?> cache) {
+    return ((StripedCache<?, ?>) cache).totalWeight();
+  }
+
   @SuppressWarnings("unchecked")
   public static void check(Cache<?, ?> cache) throws InterruptedException {
     StripedCache<Object, Object> striped = (StripedCache<Object, Object>) cache;
