@@ -120,11 +120,6 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
 
   /** Total weight of all stripes; only maintained when bounded. */
   private final AtomicLong totalWeight = new AtomicLong();
-
-  /** The global weight counter, for invariant checks; bounded caches only keep it. */
-  long totalWeight() {
-    return totalWeight.get();
-  }
   /** The highest recency stamp a stripe has published (see nextStamp); only used when bounded. */
   private final AtomicInteger clock = new AtomicInteger();
   /** Where victim sampling starts; a racy rotating hint. */
@@ -1263,6 +1258,14 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   }
 
   private void expire(Stripe<K, V> stripe, long now, Removals<K, V> removals) {
+    expire(stripe, now, removals, false);
+  }
+
+  /**
+   * The regular expiration pass; when {@code exact}, the access order is scanned whole (see
+   * expireExactly) instead of stopping at the first live node.
+   */
+  private void expire(Stripe<K, V> stripe, long now, Removals<K, V> removals, boolean exact) {
     if (stripe.writeOrder != null) {
       for (Node<K, V> node; ((node = stripe.writeOrder.head) != null)
           && Node.isExpired(node.expiresAtNanos, now); ) {
@@ -1279,7 +1282,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         Node<K, V> next = node.accessNext;
         if (Node.isExpired(node.expiresAtNanos, now)) {
           removeNode(stripe, node, RemovalCause.EXPIRED, removals);
-        } else if (!node.has(Node.CUSTOM_TTL) || (--skipBudget < 0)) {
+        } else if (!exact && (!node.has(Node.CUSTOM_TTL) || (--skipBudget < 0))) {
           break;
         }
         node = next;
@@ -1302,16 +1305,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
    * node can sit behind a live one. Found by ModelBasedTest (size counted such a node).
    */
   private void expireExactly(Stripe<K, V> stripe, long now, Removals<K, V> removals) {
-    expire(stripe, now, removals);
-    if ((expireAfterAccessNanos >= 0) && (stripe.policy != null)) {
-      for (Node<K, V> node = stripe.policy.order.head; node != null; ) {
-        Node<K, V> next = node.accessNext;
-        if (Node.isExpired(node.expiresAtNanos, now)) {
-          removeNode(stripe, node, RemovalCause.EXPIRED, removals);
-        }
-        node = next;
-      }
-    }
+    expire(stripe, now, removals, true);
     if ((stripe.wheel != null) && (stripe.wheel.size() > 0)) {
       stripe.wheel.expireCurrentBucket(now,
           node -> removeNode(stripe, node, RemovalCause.EXPIRED, removals));
@@ -1428,6 +1422,11 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       size += stripe.count;
     }
     return size;
+  }
+
+  /** The global weight counter, for invariant checks; bounded caches only keep it. */
+  long totalWeight() {
+    return totalWeight.get();
   }
 
   /** The exact number of unexpired entries, expiring what is due first. */
