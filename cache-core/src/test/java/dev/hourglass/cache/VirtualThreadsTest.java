@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -35,11 +36,14 @@ final class VirtualThreadsTest {
   static final int THREADS = 10_000;
   static final int KEYS = 1_000;
 
+  /** Released by the test once the control's virtual threads are submitted. */
+  static final CountDownLatch CONTROL_RELEASE = new CountDownLatch(1);
+
   /** A class whose initializer blocks: initializing it from virtual threads pins them. */
   static final class SlowInit {
     static {
       try {
-        Thread.sleep(50);
+        CONTROL_RELEASE.await(1, TimeUnit.MINUTES); // parks inside the initializer
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -71,6 +75,7 @@ final class VirtualThreadsTest {
       for (int i = 0; i < 4; i++) {
         control.add(virtualThreads.submit(SlowInit::touch));
       }
+      CONTROL_RELEASE.countDown();
       for (Future<?> f : control) {
         f.get(1, TimeUnit.MINUTES);
       }
@@ -79,7 +84,7 @@ final class VirtualThreadsTest {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (pinned.stream().noneMatch(VirtualThreadsTest::isControl)
           && (System.nanoTime() < deadline)) {
-        Thread.sleep(100); // JFR delivers events about once a second
+        Thread.sleep(100); // real time is the point here: JFR flushes events about once a second
       }
     }
 
@@ -101,8 +106,12 @@ final class VirtualThreadsTest {
         .expireAfterAccess(Duration.ofMinutes(5)).recordStats().build();
   }
 
-  /** 10,000 virtual threads, ten per key: nine of them wait for the tenth's load. */
+  /**
+   * 10,000 virtual threads, ten per key: nine of them wait for the tenth's load, and every loader
+   * parks until all threads are submitted.
+   */
   private static void run(Cache<Integer, Integer> cache, AtomicInteger loads) throws Exception {
+    CountDownLatch submitted = new CountDownLatch(1);
     ExecutorService virtualThreads = newVirtualThreadPerTaskExecutor();
     List<Future<Integer>> results = new ArrayList<>();
     for (int i = 0; i < THREADS; i++) {
@@ -111,7 +120,7 @@ final class VirtualThreadsTest {
         Integer value = cache.get(key, k -> {
           loads.incrementAndGet();
           try {
-            Thread.sleep(2); // parks the loading virtual thread, while waiters park on it
+            submitted.await(); // parks the loading virtual thread, while waiters park on its load
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
           }
@@ -121,6 +130,7 @@ final class VirtualThreadsTest {
         return value;
       }));
     }
+    submitted.countDown();
     for (int i = 0; i < THREADS; i++) {
       assertThat(results.get(i).get(1, TimeUnit.MINUTES)).isEqualTo((i % KEYS) * 2);
     }
