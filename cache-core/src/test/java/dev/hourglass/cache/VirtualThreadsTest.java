@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -30,7 +32,10 @@ import org.junit.jupiter.api.Test;
  *
  * <p>A control shows the detector works on the running JDK: virtual threads that block in a class
  * initializer, which pins on every JDK, must be reported. Its events arrive after the cache's, so
- * once they are seen, the cache's would have been too.
+ * once they are seen, the cache's would have been too. A control event is told apart by its thread,
+ * not by its stack: the control threads that wait for another thread's initializer to finish block
+ * before any frame of the class is on their stack (JDK 25 reports them as a contended monitor enter
+ * under {@code Executors$RunnableAdapter.call}).
  */
 final class VirtualThreadsTest {
   static final int THREADS = 10_000;
@@ -39,9 +44,13 @@ final class VirtualThreadsTest {
   /** Released by the test once the control's virtual threads are submitted. */
   static final CountDownLatch CONTROL_RELEASE = new CountDownLatch(1);
 
+  /** The virtual thread running {@link SlowInit}'s initializer, published before it parks. */
+  static volatile Thread initializing;
+
   /** A class whose initializer blocks: initializing it from virtual threads pins them. */
   static final class SlowInit {
     static {
+      initializing = Thread.currentThread(); // volatile: the test sees it before the park below
       try {
         CONTROL_RELEASE.await(1, TimeUnit.MINUTES); // parks inside the initializer
       } catch (InterruptedException e) {
@@ -62,6 +71,7 @@ final class VirtualThreadsTest {
     Cache<Integer, Integer> cache = newCache();
     AtomicInteger loads = new AtomicInteger();
     Queue<RecordedEvent> pinned = new ConcurrentLinkedQueue<>();
+    Set<Long> controlThreads = ConcurrentHashMap.newKeySet();
     try (RecordingStream stream = new RecordingStream()) {
       stream.enable("jdk.VirtualThreadPinned").withThreshold(Duration.ZERO).withStackTrace();
       stream.onEvent("jdk.VirtualThreadPinned", pinned::add);
@@ -73,8 +83,17 @@ final class VirtualThreadsTest {
       ExecutorService virtualThreads = newVirtualThreadPerTaskExecutor();
       List<Future<?>> control = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
-        control.add(virtualThreads.submit(SlowInit::touch));
+        control.add(virtualThreads.submit(() -> {
+          controlThreads.add(Thread.currentThread().getId()); // before it can block in SlowInit
+          SlowInit.touch();
+        }));
       }
+      // Release only once the initializer has parked: released earlier, nothing would block.
+      long parkDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!isParked(initializing) && (System.nanoTime() < parkDeadline)) {
+        Thread.onSpinWait();
+      }
+      assertThat(isParked(initializing)).as("the control's initializer parked").isTrue();
       CONTROL_RELEASE.countDown();
       for (Future<?> f : control) {
         f.get(1, TimeUnit.MINUTES);
@@ -82,16 +101,18 @@ final class VirtualThreadsTest {
       virtualThreads.shutdown();
       assertThat(virtualThreads.awaitTermination(1, TimeUnit.MINUTES)).isTrue();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (pinned.stream().noneMatch(VirtualThreadsTest::isControl)
+      while (pinned.stream().noneMatch(e -> isControl(e, controlThreads))
           && (System.nanoTime() < deadline)) {
         Thread.sleep(100); // real time is the point here: JFR flushes events about once a second
       }
     }
 
-    assertThat(pinned).as("the control's pinning was reported").anyMatch(VirtualThreadsTest::isControl);
+    assertThat(controlThreads).as("control threads").hasSize(4);
+    assertThat(pinned).as("the control's pinning was reported")
+        .anyMatch(e -> isControl(e, controlThreads));
     List<String> byTheCache = new ArrayList<>();
     for (RecordedEvent event : pinned) {
-      if (!isControl(event)) {
+      if (!isControl(event, controlThreads)) {
         byTheCache.add(event.toString());
       }
     }
@@ -99,6 +120,10 @@ final class VirtualThreadsTest {
     assertThat(loads.get()).as("loads").isBetween(KEYS, THREADS);
     assertThat(cache.stats().hitCount() + cache.stats().missCount()).isEqualTo(THREADS);
     Invariants.check(cache);
+  }
+
+  private static boolean isParked(Thread thread) {
+    return (thread != null) && (thread.getState() == Thread.State.TIMED_WAITING);
   }
 
   private static Cache<Integer, Integer> newCache() {
@@ -138,7 +163,10 @@ final class VirtualThreadsTest {
     assertThat(virtualThreads.awaitTermination(1, TimeUnit.MINUTES)).isTrue();
   }
 
-  private static boolean isControl(RecordedEvent event) {
+  private static boolean isControl(RecordedEvent event, Set<Long> controlThreads) {
+    if ((event.getThread() != null) && controlThreads.contains(event.getThread().getJavaThreadId())) {
+      return true;
+    }
     if (event.getStackTrace() == null) {
       return false;
     }
