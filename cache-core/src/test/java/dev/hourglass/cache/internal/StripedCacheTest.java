@@ -228,7 +228,7 @@ final class StripedCacheTest {
     cache.put("a", "b");
     java.lang.ref.WeakReference<Object> ref = new java.lang.ref.WeakReference<>(cache);
     cache = null;
-    for (int i = 0; (i < 50) && (ref.get() != null); i++) {
+    for (int i = 0; (i < 500) && (ref.get() != null); i++) {
       System.gc();
       Thread.sleep(10); // waiting for the collector, not for cache time
     }
