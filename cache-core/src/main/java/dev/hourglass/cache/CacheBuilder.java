@@ -65,7 +65,9 @@ public final class CacheBuilder<K, V> {
   /**
    * Sets how many writers are expected to write at once. The table is split into the next power
    * of two of stripes, each with its own lock; reads never lock. The default is four stripes per
-   * available processor, at most 64.
+   * available processor, at least 32 and at most 64. Larger values are accepted and capped at
+   * 4,096 stripes: each stripe costs about a kilobyte even when empty, and stripes beyond the
+   * number of threads that write at once buy nothing.
    *
    * @param concurrencyLevel expected concurrent writers, at least one
    * @return this builder
@@ -146,7 +148,7 @@ public final class CacheBuilder<K, V> {
    */
   public CacheBuilder<K, V> expireAfterWrite(Duration duration) {
     Objects.requireNonNull(duration, "duration");
-    requireUnset("expireAfterWrite", expireAfterWriteNanos, UNSET);
+    requireUnsetDuration("expireAfterWrite", expireAfterWriteNanos);
     requireNonNegative("expireAfterWrite", duration);
     this.expireAfterWriteNanos = Expiry.toNanosSaturated(duration);
     return this;
@@ -163,7 +165,7 @@ public final class CacheBuilder<K, V> {
    */
   public CacheBuilder<K, V> expireAfterAccess(Duration duration) {
     Objects.requireNonNull(duration, "duration");
-    requireUnset("expireAfterAccess", expireAfterAccessNanos, UNSET);
+    requireUnsetDuration("expireAfterAccess", expireAfterAccessNanos);
     requireNonNegative("expireAfterAccess", duration);
     this.expireAfterAccessNanos = Expiry.toNanosSaturated(duration);
     return this;
@@ -209,8 +211,12 @@ public final class CacheBuilder<K, V> {
   /**
    * Sets the executor that delivers removal notifications. The default is
    * {@link ForkJoinPool#commonPool()}; {@code Runnable::run} delivers them on the thread that
-   * caused the removal, after it released its locks. If the executor rejects a task the
-   * notification is delivered on the calling thread instead, so none is lost.
+   * caused the removal, after it released its locks and after any load or compute of its own
+   * landed (so a listener may use the same key). If the executor rejects a task, or throws
+   * anything else (logged as a warning), the notifications are delivered on the calling thread
+   * instead: none is lost, none is delivered twice, and the operation that caused them completes
+   * normally. The scheduled clean-up of the default scheduler runs on worker threads, so a slow
+   * listener under {@code Runnable::run} delays no other cache.
    *
    * @param executor runs removal notifications
    * @return this builder
@@ -353,6 +359,12 @@ public final class CacheBuilder<K, V> {
     }
   }
 
+  private static void requireUnsetDuration(String name, long currentNanos) {
+    if (currentNanos != UNSET) {
+      throw new IllegalStateException(name + " was already set to " + Duration.ofNanos(currentNanos));
+    }
+  }
+
   private static void requireUnset(String name, Object current) {
     if (current != null) {
       throw new IllegalStateException(name + " was already set to " + current);
@@ -383,8 +395,8 @@ public final class CacheBuilder<K, V> {
     if (concurrencyLevel > 0) s.append("concurrencyLevel=").append(concurrencyLevel).append(", ");
     if (maximumSize != UNSET) s.append("maximumSize=").append(maximumSize).append(", ");
     if (maximumWeight != UNSET) s.append("maximumWeight=").append(maximumWeight).append(", ");
-    if (expireAfterWriteNanos != UNSET) s.append("expireAfterWrite=").append(expireAfterWriteNanos).append("ns, ");
-    if (expireAfterAccessNanos != UNSET) s.append("expireAfterAccess=").append(expireAfterAccessNanos).append("ns, ");
+    if (expireAfterWriteNanos != UNSET) s.append("expireAfterWrite=").append(Duration.ofNanos(expireAfterWriteNanos)).append(", ");
+    if (expireAfterAccessNanos != UNSET) s.append("expireAfterAccess=").append(Duration.ofNanos(expireAfterAccessNanos)).append(", ");
     if (expiry != null) s.append("expiry, ");
     if (recordStats) s.append("recordStats, ");
     if (s.charAt(s.length() - 1) == ' ') s.setLength(s.length() - 2);

@@ -38,7 +38,7 @@ final class PromptExpiryTest {
     assertThat(cache.estimatedSize()).isZero();
     assertThat(Thread.getAllStackTraces().keySet())
         .anySatisfy(t -> {
-          assertThat(t.getName()).isEqualTo("hourglass-cleaner");
+          assertThat(t.getName()).startsWith("hourglass-cleaner-worker-");
           assertThat(t.isDaemon()).isTrue();
         });
   }

@@ -358,9 +358,8 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
         while (position < snapshot.length) {
           @SuppressWarnings("unchecked")
           Node<K, V> node = (Node<K, V>) snapshot[position++];
-          V value = node.value;
-          if ((value != null) && !(cache.isTimed()
-              && Node.isExpired(node.expiresAtNanos, cache.ticker().read()))) {
+          V value = cache.peekValue(node); // the read path's consistent pair, then the ticker
+          if (value != null) {
             nextKey = node.key;
             nextValue = value;
             return true;

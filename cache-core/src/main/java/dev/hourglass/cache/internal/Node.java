@@ -15,6 +15,27 @@ import java.lang.invoke.VarHandle;
  * it and, for idle-time expiration, push it forward. Every other field is guarded by the stripe
  * lock, except {@code stamp}, which eviction reads without the lock as a hint only.
  *
+ * <h2>Value and deadline</h2>
+ * The two are separate fields, written by one writer under the lock and read by any number of
+ * readers without it. A reader loads the deadline, the value and the deadline again, and accepts
+ * the pair only if both deadline loads agree (otherwise it loads again; a write is two stores, so
+ * this ends at once). The writer orders its stores by the direction of the change
+ * ({@link #setValueAndDeadline}), so that every pair a reader can accept is either the old pair,
+ * the new pair, or a mix that gives the same answer as one of them:
+ * <ul>
+ *   <li>Deadline later (or unchanged): value first, then deadline. A reader may see the new value
+ *       with the old, earlier deadline: it then expires the new value early, at a time when the
+ *       old one had expired too, which is the answer "the write has not happened yet" gives.
+ *       It can never see the old value with the new deadline, which would return a value past
+ *       its own deadline.
+ *   <li>Deadline earlier: deadline first, then value. A reader may see the old value with the new
+ *       deadline: before that deadline the old value was live anyway, after it the answer is the
+ *       new value's (expired). The new value with the old deadline, which would return a value
+ *       past its own short lifetime, cannot pass the check: a reader that loaded the new value
+ *       loads the new deadline (or a later one) in its second load, which then differs from its
+ *       first.
+ * </ul>
+ *
  * <h2>Memory</h2>
  * One object per entry (no separate map node): with compressed references, 72 bytes.
  *
@@ -97,12 +118,22 @@ final class Node<K, V> {
   }
 
   /**
-   * Stores a new deadline after a new value. Release: a reader that loads this deadline (it loads
-   * the deadline first) then sees the value stored before it, so an old value is never paired
-   * with a newer deadline.
+   * Stores a new value and deadline for lock-free readers, in the order that makes every pair a
+   * reader accepts a true one (see the class note). Under the lock. Release stores: each orders
+   * the store before it, and the value object's own fields, before itself.
    */
-  void setExpiresAtRelease(long deadline) {
-    EXPIRES_AT.setRelease(this, deadline);
+  void setValueAndDeadline(V value, long deadline) {
+    long old = expiresAtNanos;
+    boolean later = (deadline == NEVER) || ((old != NEVER) && (deadline - old >= 0));
+    if (later) {
+      VALUE.setRelease(this, value);
+      if (old != deadline) {
+        EXPIRES_AT.setRelease(this, deadline); // after the value: see the class note
+      }
+    } else {
+      EXPIRES_AT.setRelease(this, deadline);
+      VALUE.setRelease(this, value); // after the earlier deadline: see the class note
+    }
   }
 
   /** Relinks the chain under the lock. Release: readers walking through see a whole node. */

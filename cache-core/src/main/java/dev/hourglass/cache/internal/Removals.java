@@ -3,6 +3,7 @@ package dev.hourglass.cache.internal;
 import dev.hourglass.cache.RemovalCause;
 import dev.hourglass.cache.RemovalListener;
 import java.util.ArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The removals of one operation, collected under the stripe lock and delivered after it is
@@ -19,6 +20,8 @@ class Removals<K, V> {
   };
 
   private final ArrayList<Object> items = new ArrayList<>(0);
+  /** Set by the first delivery, so an executor that runs a task and then throws delivers once. */
+  private final AtomicBoolean delivered = new AtomicBoolean();
 
   @SuppressWarnings("unchecked")
   static <K, V> Removals<K, V> discarding() {
@@ -37,6 +40,9 @@ class Removals<K, V> {
 
   @SuppressWarnings("unchecked")
   void deliverTo(RemovalListener<? super K, ? super V> listener) {
+    if (!delivered.compareAndSet(false, true)) { // orders nothing; makes delivery happen once
+      return;
+    }
     for (int i = 0; i < items.size(); i += 3) {
       K key = (K) items.get(i);
       V value = (V) items.get(i + 1);

@@ -3,9 +3,7 @@ package dev.hourglass.cache.internal;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jctools.queues.atomic.MpscAtomicArrayQueue;
 
@@ -70,8 +68,24 @@ final class Stripe<K, V> extends ReentrantLock {
   TimerWheel<K, V> wheel;
   /** Lossy buffer of hits waiting to be applied to the policy, or null when no policy needs them. */
   final MpscAtomicArrayQueue<Node<K, V>> readBuffer;
-  /** In-flight loads and computes by key; created on first use; guarded by the lock. */
-  private Map<Object, Flight> flights;
+  /**
+   * In-flight loads and computes: a small chained hash table by the keys' spread hashes, created
+   * on first use; guarded by the lock.
+   */
+  private Flight[] flights;
+  private int flightCount;
+  /**
+   * How many times {@code invalidateAll} has emptied this stripe; guarded by the lock. A flight
+   * registered under an older count installs nothing: its load began before the invalidation.
+   */
+  int generation;
+  /**
+   * Set by a reader whose {@code Expiry.expireAfterRead} moved a deadline earlier but whose read
+   * the lossy buffer dropped: the wheel then holds the node in a bucket that is too late, until
+   * {@link StripedCache} re-slots the wheel. Volatile: the reader's deadline CAS happens before
+   * this store, so whoever reads {@code true} (under the lock) also sees the new deadline.
+   */
+  volatile boolean wheelStale;
 
   @SuppressWarnings("unchecked")
   Stripe(int initialTableLength, boolean needsPolicy, boolean needsWriteOrder, int readBufferSize) {
@@ -276,26 +290,80 @@ final class Stripe<K, V> extends ReentrantLock {
 
   /* ---------------- In-flight markers ---------------- */
 
-  Flight flight(Object key) {
-    return (flights == null) ? null : flights.get(key);
+  /**
+   * Looks up the flight of {@code key}. Calls the key's {@code equals}, which may throw: nothing is
+   * registered or changed by a lookup, so a throw leaves nothing behind.
+   */
+  Flight flight(Object key, int hash) {
+    Flight[] tab = flights;
+    if (flightCount == 0) {
+      return null;
+    }
+    for (Flight f = tab[hash & (tab.length - 1)]; f != null; f = f.next) {
+      if ((f.hash == hash) && ((f.key == key) || key.equals(f.key))) {
+        return f;
+      }
+    }
+    return null;
   }
 
+  /** Registers a flight, stamping it with the stripe's current clear count. Calls no user code. */
   void addFlight(Flight flight) {
-    if (flights == null) {
-      flights = new HashMap<>();
+    Flight[] tab = flights;
+    if (tab == null) {
+      tab = flights = new Flight[8];
+    } else if (flightCount >= tab.length - (tab.length >>> 2)) {
+      tab = flights = growFlights(tab);
     }
-    flights.put(flight.key, flight);
+    int index = flight.hash & (tab.length - 1);
+    flight.next = tab[index];
+    tab[index] = flight;
+    flightCount++;
+    flight.generation = generation;
+  }
+
+  private static Flight[] growFlights(Flight[] old) {
+    Flight[] tab = new Flight[old.length << 1];
+    for (Flight head : old) {
+      for (Flight f = head; f != null; ) {
+        Flight next = f.next;
+        int index = f.hash & (tab.length - 1);
+        f.next = tab[index];
+        tab[index] = f;
+        f = next;
+      }
+    }
+    return tab;
+  }
+
+  /**
+   * Unregisters a flight by identity, using only its stored hash: no user code runs, so this
+   * cannot fail. Removing a flight that is not registered does nothing.
+   */
+  void removeFlight(Flight flight) {
+    Flight[] tab = flights;
+    if (tab == null) {
+      return;
+    }
+    int index = flight.hash & (tab.length - 1);
+    Flight prev = null;
+    for (Flight f = tab[index]; f != null; prev = f, f = f.next) {
+      if (f == flight) {
+        if (prev == null) {
+          tab[index] = f.next;
+        } else {
+          prev.next = f.next;
+        }
+        f.next = null;
+        flightCount--;
+        return;
+      }
+    }
   }
 
   /** In-flight loads and computes of this stripe; under the lock (for invariant checks). */
   int flightCount() {
-    return (flights == null) ? 0 : flights.size();
-  }
-
-  void removeFlight(Flight flight) {
-    if (flights != null) {
-      flights.remove(flight.key, flight);
-    }
+    return flightCount;
   }
 
   /* ---------------- Expiration structures ---------------- */

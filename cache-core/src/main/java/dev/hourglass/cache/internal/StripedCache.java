@@ -13,6 +13,7 @@ import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -67,13 +68,17 @@ import java.util.function.Function;
  * the whole bound is evicted at once.
  *
  * <h2>Expiration</h2>
- * Readers compare a node's deadline with the ticker, so an expired entry is never returned. Memory
- * is reclaimed in O(1) amortized per entry: a fixed time to live keeps a write-order queue (deadline
- * order), idle time uses the access order, and per-entry deadlines use a {@link TimerWheel}. The
- * stripe maintenance expires from these on every write; a {@link Scheduler} task (by default the
- * shared {@code hourglass-cleaner} daemon) does so every second even when nobody touches the cache,
- * so expired entries leave memory within about a second and their listeners hear
- * {@link RemovalCause#EXPIRED}.
+ * Readers compare a node's deadline with the ticker, so an expired entry is never returned; they
+ * read the deadline, the value and the deadline again, and writers store the two in an order that
+ * makes every pair a reader accepts one that was true (see {@link Node}). Memory is reclaimed in
+ * O(1) amortized per entry: a fixed time to live keeps a write-order queue, kept in deadline order
+ * (a write whose ticker reading lags the queue's tail, or went back, goes to the wheel instead);
+ * idle time and per-entry deadlines use a {@link TimerWheel}, which tolerates deadlines that move
+ * later without being told (an idle entry that was read), while a read that moves a deadline
+ * earlier reschedules its node. The stripe maintenance expires from these on every write; a
+ * {@link Scheduler} task (by default the shared {@code hourglass-cleaner}) does so every second
+ * even when nobody touches the cache, so expired entries leave memory within about a second and
+ * their listeners hear {@link RemovalCause#EXPIRED}.
  *
  * <h2>Loading and computing</h2>
  * No user function runs under a stripe lock. Per-key atomicity comes from a {@link Flight}
@@ -81,7 +86,12 @@ import java.util.function.Function;
  * of that key (put, remove, compute, load) finds the flight and waits on it, while readers keep
  * seeing the previous value and writers of other keys, even in the same stripe, proceed. A load's
  * waiters share its value or exception. A flight that its own thread waits on means recursion and
- * fails fast with {@link IllegalStateException}.
+ * fails fast with {@link IllegalStateException}. From its registration on, a flight's whole life
+ * (user function, weigher, expiry, ticker, install) is inside one {@code try}, so every exit lands
+ * it; notifications collected meanwhile are delivered only after it landed, so a listener running
+ * on the caller's thread can use the key. {@code invalidateAll} does not wait for flights: a
+ * flight registered before it installs nothing (its value is reported {@link
+ * RemovalCause#EXPLICIT}, as if stored and then invalidated).
  *
  * <h2>Time</h2>
  * Deadlines are ticker readings; durations are capped at {@link #MAX_DURATION_NANOS} (about 146
@@ -99,7 +109,17 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   /** Period of the scheduled clean-up. */
   static final Duration CLEANUP_PERIOD = Duration.ofSeconds(1);
   static final int READ_BUFFER_SIZE = 64;
-  static final int MAX_STRIPES = 1 << 16;
+  /**
+   * Most stripes a cache has, whatever its concurrency level: each costs about a kilobyte even
+   * when empty (lock, read buffer, padded counters, a small table), and far more stripes than
+   * writing threads buy nothing.
+   */
+  static final int MAX_STRIPES = 1 << 12;
+  /**
+   * A ticker reading this far behind the timer wheel's time is a clock that went back, not a
+   * writer that lagged: the wheel is rebuilt at the new time (about 17 s).
+   */
+  static final long WHEEL_REBUILD_BACKWARDS_NANOS = 1L << TimerWheel.SHIFTS[1];
 
   final Stripe<K, V>[] stripes;
   private final int stripeMask;
@@ -108,6 +128,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   private final Weigher<? super K, ? super V> weigher;
   final long expireAfterWriteNanos;
   final long expireAfterAccessNanos;
+  /**
+   * How late an idle entry may expire, to spare readers a write: a read restarts the idle time
+   * only when the current deadline would end it early, and then sets it this much later than
+   * required, so reads closer together than this write the deadline once. Never early; late by at
+   * most min(1 ms, idle time / 64).
+   */
   private final long accessToleranceNanos;
   private final Expiry<? super K, ? super V> expiry;
   private final Ticker ticker;
@@ -122,6 +148,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   private final AtomicLong totalWeight = new AtomicLong();
   /** The highest recency stamp a stripe has published (see nextStamp); only used when bounded. */
   private final AtomicInteger clock = new AtomicInteger();
+  /**
+   * A stripe publishes its stamp to {@code clock} when its low bits are zero: every 64 stamps for
+   * a cache that holds many entries per stripe, every stamp for a small one, where stamps from
+   * stripes that drifted apart would make the global order meaningless (see nextStamp).
+   */
+  private final int publishMask;
   /** Where victim sampling starts; a racy rotating hint. */
   private int victimCursor;
   private final AtomicBoolean cleanerStarted = new AtomicBoolean();
@@ -161,8 +193,11 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     while ((tableLength < (1 << 30)) && (tableLength - (tableLength >>> 2) < perStripe)) {
       tableLength <<= 1;
     }
-    boolean needsPolicy = (maximum >= 0) || (expireAfterAccessNanos >= 0);
+    // Idle expiration uses the timer wheel, not the access order: only a bound needs a policy.
+    boolean needsPolicy = (maximum >= 0);
     boolean needsBuffer = needsPolicy || (expiry != null);
+    long perStripeBound = (maximum < 0) ? Long.MAX_VALUE : (maximum / stripeCount) >> 4;
+    this.publishMask = (int) Math.min(63, Long.highestOneBit(Math.max(1, perStripeBound)) - 1);
     for (int i = 0; i < stripeCount; i++) {
       stripes[i] = new Stripe<>(tableLength, needsPolicy, expireAfterWriteNanos >= 0,
           needsBuffer ? READ_BUFFER_SIZE : 0);
@@ -226,10 +261,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   }
 
   private V readValue(Stripe<K, V> stripe, Node<K, V> node, boolean recordAccess) {
-    // Deadline first, then value (both acquire): writers store them in the opposite order, so an
-    // old value is never seen with a newer deadline (ConcurrencyTest.expiredValue_neverReturned_*).
-    long deadline = node.expiresAtNanos;
-    V value = node.value; // null once removed
+    long deadline;
+    V value;
+    do { // a pair that was true at once: see Node's note on reading value and deadline
+      deadline = node.expiresAtNanos;
+      value = node.value; // null once removed
+    } while (node.expiresAtNanos != deadline);
     if (value == null) {
       return null;
     }
@@ -240,38 +277,63 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         return null;
       }
       if (recordAccess && extendOnRead(node, value, deadline, now)) {
-        offerRead(stripe, node); // the wheel must learn the new deadline
+        // The deadline moved earlier: the wheel must learn it, or the entry leaves memory late.
+        int offered = stripe.readBuffer.failFastOffer(node);
+        if (offered != 0) {
+          stripe.wheelStale = true; // dropped: the next exact or scheduled pass re-slots the wheel
+          if (offered == 1) {
+            tryCleanUp(stripe, now);
+          }
+        }
         return value;
       }
     }
-    if (recordAccess && (stripe.readBuffer != null)
-        && ((stripe.policy == null) || stripe.policy.worthRecording(node, stripe.count))) {
+    if (recordAccess && (stripe.policy != null) && stripe.policy.worthRecording(node, stripe.count)) {
       offerRead(stripe, node);
     }
     return value;
   }
 
+  /** The node's value if it is live now, read as readers do but recording nothing. */
+  V peekValue(Node<K, V> node) {
+    long deadline;
+    V value;
+    do { // a pair that was true at once: see Node
+      deadline = node.expiresAtNanos;
+      value = node.value;
+    } while (node.expiresAtNanos != deadline);
+    if ((value == null) || ((deadline != Node.NEVER) && (ticker.read() - deadline >= 0))) {
+      return null;
+    }
+    return value;
+  }
+
   private void offerRead(Stripe<K, V> stripe, Node<K, V> node) {
-    if (stripe.readBuffer != null) {
-      // One attempt: 0 = buffered, -1 = lost a race (dropped), 1 = full (apply the buffer).
-      if (stripe.readBuffer.failFastOffer(node) == 1) {
-        tryCleanUp(stripe, timed() ? ticker.read() : 0);
-      }
+    // One attempt: 0 = buffered, -1 = lost a race (dropped), 1 = full (apply the buffer).
+    if (stripe.readBuffer.failFastOffer(node) == 1) {
+      tryCleanUp(stripe, timed() ? ticker.read() : 0);
     }
   }
 
-  /** Moves a deadline for a read; returns whether a per-entry (wheel) deadline changed. */
+  /**
+   * Moves a deadline for a read. Returns whether it moved a per-entry deadline earlier, which the
+   * caller must make known to the wheel; a deadline that moved later needs nothing (see
+   * TimerWheel).
+   */
   private boolean extendOnRead(Node<K, V> node, V value, long deadline, long now) {
-    if ((expireAfterAccessNanos >= 0) && !node.has(Node.CUSTOM_TTL)) {
-      long next = deadlineOf(now, expireAfterAccessNanos);
-      if (next - deadline > accessToleranceNanos) {
-        node.casExpiresAt(deadline, next); // loses to a concurrent write, which set its own
+    if (node.has(Node.CUSTOM_TTL)) { // racy read of the flags: a stale answer loses the CAS below
+      return false;
+    }
+    if (expireAfterAccessNanos >= 0) {
+      // Restart only if the current deadline would end the idle time early, and then with the
+      // tolerance added: never early, late by at most the tolerance, one write per tolerance.
+      if (deadlineOf(now, expireAfterAccessNanos) - deadline > 0) {
+        node.casExpiresAt(deadline, deadlineOf(now, expireAfterAccessNanos + accessToleranceNanos));
       }
-    } else if ((expiry != null) && !node.has(Node.CUSTOM_TTL)) {
-      long duration = expiry.expireAfterRead(node.key, value, now, deadline - now);
-      long next = deadlineOf(now, duration);
-      if (next != deadline) {
-        return node.casExpiresAt(deadline, next); // the buffered read reschedules it
+    } else if (expiry != null) {
+      long next = deadlineOf(now, expiry.expireAfterRead(node.key, value, now, deadline - now));
+      if ((next != deadline) && node.casExpiresAt(deadline, next)) {
+        return next - deadline < 0;
       }
     }
     return false;
@@ -280,22 +342,20 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   @Override
   public Map<K, V> getAllPresent(Iterable<? extends K> keys) {
     Objects.requireNonNull(keys, "keys");
-    Map<K, V> result = new LinkedHashMap<>();
-    int hits = 0;
-    int misses = 0;
+    Set<K> unique = new LinkedHashSet<>();
     for (K key : keys) {
-      Objects.requireNonNull(key, "key");
+      unique.add(Objects.requireNonNull(key, "key"));
+    }
+    Map<K, V> result = new LinkedHashMap<>();
+    for (K key : unique) {
       V value = read(key, true);
-      if (value == null) {
-        misses++;
-      } else {
+      if (value != null) {
         result.put(key, value);
-        hits++;
       }
     }
     if (stats != null) {
-      stats.recordHits(hits);
-      stats.recordMisses(misses);
+      stats.recordHits(result.size());
+      stats.recordMisses(unique.size() - result.size());
     }
     return Collections.unmodifiableMap(result);
   }
@@ -351,66 +411,79 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     Stripe<K, V> stripe = stripeFor(hash);
     boolean needsTime = (ttlNanos >= 0) || timed();
     Removals<K, V> removals = newRemovals();
-    for (;;) {
-      long now = needsTime ? ticker.read() : 0;
-      // Run the expiry outside the lock on what we see now; re-validated under the lock.
-      Node<K, V> seen = null;
-      V seenValue = null;
-      if ((expiry != null) && (ttlNanos < 0)) {
-        seen = stripe.find(key, hash);
-        seenValue = (seen == null) ? null : seen.value;
-        if ((seenValue != null) && Node.isExpired(seen.expiresAtNanos, now)) {
-          seenValue = null;
-        }
-      }
-      long deadline = writeDeadline(key, value, seen, seenValue, now, ttlNanos);
-      Flight flight;
-      V previous = null;
-      boolean retry = false;
-      stripe.lockForWrite(); // guards the table, policy and expiry structures of this stripe
-      try {
-        flight = stripe.flight(key);
-        if (flight == null) {
-          Node<K, V> node = stripe.findLocked(key, hash);
-          V current = (node == null) ? null : node.value;
-          boolean live = (current != null) && !Node.isExpired(node.expiresAtNanos, now);
-          if ((expiry != null) && (ttlNanos < 0)
-              && ((node != seen) || (live != (seenValue != null)))) {
-            retry = true; // the entry appeared or vanished since the expiry ran: run it again
-          } else if (onlyIfAbsent && live) {
-            previous = current;
-          } else {
-            if (node == null) {
-              node = new Node<>(key, hash, value, null);
-              node.weight = weight;
-              node.initExpiresAt(deadline);
-              node.set(Node.CUSTOM_TTL, ttlNanos >= 0);
-              addNode(stripe, node, now, removals);
-            } else {
-              previous = live ? current : null;
-              updateNode(stripe, node, value, weight, deadline, ttlNanos >= 0, now,
-                  live ? RemovalCause.REPLACED : RemovalCause.EXPIRED, removals);
-            }
-            evictIfHeavier(stripe, node, removals);
+    long now = 0;
+    try {
+      for (;;) {
+        now = needsTime ? ticker.read() : 0;
+        // Run the expiry outside the lock on what we see now; re-validated under the lock.
+        Node<K, V> seen = null;
+        boolean seenLive = false;
+        long seenDeadline = Node.NEVER;
+        if ((expiry != null) && (ttlNanos < 0)) {
+          seen = stripe.find(key, hash);
+          if (seen != null) {
+            V seenValue;
+            do { // a consistent pair, see Node
+              seenDeadline = seen.expiresAtNanos;
+              seenValue = seen.value;
+            } while (seen.expiresAtNanos != seenDeadline);
+            seenLive = (seenValue != null) && !Node.isExpired(seenDeadline, now);
           }
-          maintain(stripe, now, removals);
         }
-      } finally {
-        stripe.unlock();
+        long deadline = writeDeadline(key, value, seenLive, seenDeadline, now, ttlNanos);
+        Flight flight;
+        V previous = null;
+        boolean retry = false;
+        stripe.lockForWrite(); // guards the table, policy and expiry structures of this stripe
+        try {
+          flight = stripe.flight(key, hash);
+          if (flight == null) {
+            Node<K, V> node = stripe.findLocked(key, hash);
+            V current = (node == null) ? null : node.value;
+            boolean live = (current != null) && !Node.isExpired(node.expiresAtNanos, now);
+            if ((expiry != null) && (ttlNanos < 0) && ((node != seen) || (live != seenLive))) {
+              retry = true; // the entry appeared or vanished since the expiry ran: run it again
+            } else if (onlyIfAbsent && live) {
+              previous = current;
+            } else {
+              if (node == null) {
+                node = new Node<>(key, hash, value, null);
+                node.weight = weight;
+                node.initExpiresAt(deadline);
+                node.set(Node.CUSTOM_TTL, ttlNanos >= 0);
+                addNode(stripe, node, now, removals);
+              } else {
+                previous = live ? current : null;
+                updateNode(stripe, node, value, weight, deadline, ttlNanos >= 0, now,
+                    live ? RemovalCause.REPLACED : RemovalCause.EXPIRED, removals);
+              }
+              evictIfHeavier(stripe, node, removals);
+            }
+            maintain(stripe, now, removals);
+          }
+        } finally {
+          stripe.unlock();
+        }
+        if (retry) {
+          continue;
+        }
+        if (flight != null) {
+          flight.await(); // another caller is loading or computing this key: wait, then write
+          continue;
+        }
+        return previous;
       }
-      if (retry) {
-        continue;
-      }
-      if (flight != null) {
-        flight.await(); // another caller is loading or computing this key: wait, then write
-        continue;
-      }
-      afterWrite(removals);
-      return previous;
+    } finally {
+      afterWrite(removals, now); // also what earlier passes of the loop collected
     }
   }
 
-  private long writeDeadline(K key, V value, Node<K, V> seen, V seenValue, long now, long ttlNanos) {
+  /**
+   * The deadline of a write at {@code now}: a per-entry TTL, the cache's fixed expiration, or the
+   * expiry's answer for a create (no live entry seen) or an update of the entry seen.
+   */
+  private long writeDeadline(K key, V value, boolean seenLive, long seenDeadline, long now,
+      long ttlNanos) {
     if (ttlNanos >= 0) {
       return deadlineOf(now, ttlNanos);
     } else if (expireAfterWriteNanos >= 0) {
@@ -418,9 +491,9 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     } else if (expireAfterAccessNanos >= 0) {
       return deadlineOf(now, expireAfterAccessNanos);
     } else if (expiry != null) {
-      long duration = (seenValue == null)
-          ? expiry.expireAfterCreate(key, value, now)
-          : expiry.expireAfterUpdate(key, value, now, seen.expiresAtNanos - now);
+      long duration = seenLive
+          ? expiry.expireAfterUpdate(key, value, now, seenDeadline - now)
+          : expiry.expireAfterCreate(key, value, now);
       return deadlineOf(now, duration);
     }
     return Node.NEVER;
@@ -472,24 +545,25 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
    * The next recency stamp for a node of {@code stripe}. Under the stripe lock.
    *
    * <p>Each stripe counts its own writes and buffered reads; the cache-wide {@code clock} is the
-   * highest count any stripe has published. A stripe that falls behind catches up to it, and a
-   * stripe publishes its count every 64 stamps, so stamps of different stripes stay comparable
-   * (to within those 64) without a shared write on every operation: the clock's cache line is
-   * mostly read. The publication is an opaque store, not a CAS: losing a racing publication only
-   * delays the clock a little.
+   * highest count any stripe has published. A stripe that falls behind catches up to just past
+   * it, and a stripe publishes its count whenever its low bits ({@code publishMask}) are zero, so
+   * stamps of different stripes stay comparable (to within the publication interval) without a
+   * shared write on every operation of a large cache: the clock's cache line is mostly read. A
+   * small cache publishes every stamp, so its stamps are a global order. The publication is an
+   * opaque store, not a CAS: losing a racing publication only delays the clock a little.
    */
   private int nextStamp(Stripe<K, V> stripe) {
     if (maximum < 0) {
       return 0;
     }
-    int global = clock.getOpaque();
+    int global = clock.getOpaque(); // a hint; no ordering needed
     int stamp = (int) stripe.counters.stampClock + 1;
-    if (stamp - global < 0) {
-      stamp = global;
+    if (stamp - global <= 0) {
+      stamp = global + 1; // strictly after everything published, so never a tie with it
     }
     stripe.counters.stampClock = stamp;
-    if (((stamp & 63) == 0) && (stamp - global > 0)) {
-      clock.setOpaque(stamp);
+    if ((stamp & publishMask) == 0) {
+      clock.setOpaque(stamp); // no ordering needed: readers only compare
     }
     return stamp;
   }
@@ -498,8 +572,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   private void updateNode(Stripe<K, V> stripe, Node<K, V> node, V value, long weight,
       long deadline, boolean customTtl, long now, RemovalCause cause, Removals<K, V> removals) {
     if (Node.isExpired(deadline, now)) {
-      // Dead on arrival. Never store it in place: a reader could pair it with the old, live
-      // deadline (see readValue). The entry goes, the old value as replaced, the new as expired.
+      // Dead on arrival. The entry goes, the old value as replaced, the new as expired.
       V old = node.value;
       removeNode(stripe, node, (old == value) ? RemovalCause.EXPIRED : cause, removals);
       if (old != value) {
@@ -514,11 +587,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     long delta = weight - node.weight;
     node.weight = weight;
     node.set(Node.CUSTOM_TTL, customTtl);
-    // Value, then deadline; readers load them in the opposite order (see readValue).
-    node.setValueRelease(value);
-    if (node.expiresAtNanos != deadline) {
-      node.setExpiresAtRelease(deadline);
-    }
+    node.setValueAndDeadline(value, deadline);
     if (stripe.policy != null) {
       stripe.policy.onAccess(node, nextStamp(stripe), stripe.counters, stripe.count);
     }
@@ -535,27 +604,38 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     }
   }
 
-  /** Puts a node in the expiry structure its deadline calls for. Under the lock. */
+  /**
+   * Puts a node in the expiry structure its deadline calls for. Under the lock.
+   *
+   * <p>A fixed time to live appends to the write-order queue, which expiration pops from the head
+   * and which must therefore stay in deadline order. Lock order is not deadline order: a writer
+   * preempted between reading the ticker and locking, or a ticker that went back, brings a
+   * deadline earlier than the tail's; such a node goes to the timer wheel instead, which takes
+   * any order. Per-entry and idle deadlines always go to the wheel.
+   */
   private void placeInTime(Stripe<K, V> stripe, Node<K, V> node, long now) {
-    boolean perEntry = (node.expiresAtNanos != Node.NEVER)
-        && ((expiry != null) || node.has(Node.CUSTOM_TTL));
-    if (perEntry) {
-      if (node.has(Node.IN_WRITE_QUEUE)) {
-        stripe.writeOrder.unlink(node);
-      }
-      stripe.wheel(now).reschedule(node);
-    } else {
+    long deadline = node.expiresAtNanos;
+    WriteOrderDeque<K, V> queue = stripe.writeOrder;
+    if (node.has(Node.IN_WRITE_QUEUE)) {
+      queue.unlink(node);
+    }
+    if (deadline == Node.NEVER) {
       if (node.wheelSlot >= 0) {
         stripe.wheel.remove(node);
       }
-      if (stripe.writeOrder != null) {
-        if (node.has(Node.IN_WRITE_QUEUE)) {
-          stripe.writeOrder.moveToLast(node);
-        } else {
-          stripe.writeOrder.addLast(node);
+      return;
+    }
+    if ((queue != null) && !node.has(Node.CUSTOM_TTL)) {
+      Node<K, V> tail = queue.tail;
+      if ((tail == null) || (deadline - tail.expiresAtNanos >= 0)) {
+        if (node.wheelSlot >= 0) {
+          stripe.wheel.remove(node);
         }
+        queue.addLast(node);
+        return;
       }
     }
+    stripe.wheel(now).reschedule(node);
   }
 
   /** Removes a node from every structure and queues its notification. Under the lock. */
@@ -589,12 +669,20 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     }
   }
 
-  /** After a write released its lock: evict to the bound, then notify. */
-  void afterWrite(Removals<K, V> removals) {
-    if (maximum >= 0) {
-      evictToBound(removals);
+  /**
+   * After a write released its lock: evict to the bound, then notify. Calls no user code but the
+   * executor, whose failures {@link #deliver} absorbs, so it never throws after a write committed.
+   *
+   * @param now the write's ticker reading, for telling expired victims from live ones
+   */
+  void afterWrite(Removals<K, V> removals, long now) {
+    try {
+      if (maximum >= 0) {
+        evictToBound(now, removals);
+      }
+    } finally {
+      deliver(removals);
     }
-    deliver(removals);
   }
 
   /* ---------------- Removal ---------------- */
@@ -616,6 +704,10 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     }
   }
 
+  /**
+   * Empties every stripe without waiting for loads and computes in flight: each stripe's clear
+   * count moves on, so a flight registered before it installs nothing (see install).
+   */
   @Override
   public void invalidateAll() {
     long now = timed() ? ticker.read() : 0;
@@ -623,6 +715,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       Removals<K, V> removals = newRemovals();
       stripe.lock(); // guards the stripe while it is emptied
       try {
+        stripe.generation++;
         drainReadBuffer(stripe);
         int count = stripe.count;
         for (Node<K, V> node : Stripe.nodesOf(stripe.clearTable(), count)) {
@@ -665,35 +758,39 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     int hash = spread(key.hashCode());
     Stripe<K, V> stripe = stripeFor(hash);
     Removals<K, V> removals = newRemovals();
-    for (;;) {
-      long now = timed() ? ticker.read() : 0;
-      Flight flight;
-      V removed = null;
-      stripe.lockForWrite(); // guards the table, policy and expiry structures of this stripe
-      try {
-        flight = stripe.flight(key);
-        if (flight == null) {
-          Node<K, V> node = stripe.findLocked(key, hash);
-          if (node != null) {
-            V current = node.value;
-            if (Node.isExpired(node.expiresAtNanos, now)) {
-              removeNode(stripe, node, RemovalCause.EXPIRED, removals);
-            } else if (!matchValue || (current == expected)) {
-              removeNode(stripe, node, RemovalCause.EXPLICIT, removals);
-              removed = current;
+    long now = 0;
+    try {
+      for (;;) {
+        now = timed() ? ticker.read() : 0;
+        Flight flight;
+        V removed = null;
+        stripe.lockForWrite(); // guards the table, policy and expiry structures of this stripe
+        try {
+          flight = stripe.flight(key, hash);
+          if (flight == null) {
+            Node<K, V> node = stripe.findLocked(key, hash);
+            if (node != null) {
+              V current = node.value;
+              if (Node.isExpired(node.expiresAtNanos, now)) {
+                removeNode(stripe, node, RemovalCause.EXPIRED, removals);
+              } else if (!matchValue || (current == expected)) {
+                removeNode(stripe, node, RemovalCause.EXPLICIT, removals);
+                removed = current;
+              }
             }
+            maintain(stripe, now, removals);
           }
-          maintain(stripe, now, removals);
+        } finally {
+          stripe.unlock();
         }
-      } finally {
-        stripe.unlock();
+        if (flight != null) {
+          flight.await(); // the key is being loaded or computed: remove what that leaves
+          continue;
+        }
+        return removed;
       }
-      if (flight != null) {
-        flight.await(); // the key is being loaded or computed: remove what that leaves
-        continue;
-      }
-      deliver(removals);
-      return removed;
+    } finally {
+      deliver(removals); // also what earlier passes of the loop collected
     }
   }
 
@@ -710,49 +807,61 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     int hash = spread(key.hashCode());
     Stripe<K, V> stripe = stripeFor(hash);
     Removals<K, V> removals = newRemovals();
-    for (;;) {
-      long now = timed() ? ticker.read() : 0;
-      Node<K, V> seen = stripe.find(key, hash);
-      V seenValue = (seen == null) ? null : seen.value;
-      if ((seenValue == null) || Node.isExpired(seen.expiresAtNanos, now)
-          || (matchValue && (seenValue != expected))) {
-        return null;
-      }
-      long deadline = writeDeadline(key, value, seen, seenValue, now, -1);
-      Flight flight;
-      V replaced = null;
-      boolean retry = false;
-      stripe.lockForWrite(); // guards the table, policy and expiry structures of this stripe
-      try {
-        flight = stripe.flight(key);
-        if (flight == null) {
-          Node<K, V> node = stripe.findLocked(key, hash);
-          if (node != seen) {
-            retry = true;
-          } else {
-            V current = node.value;
-            if ((current != null) && !Node.isExpired(node.expiresAtNanos, now)
-                && (!matchValue || (current == expected))) {
-              updateNode(stripe, node, value, weight, deadline, false, now,
-                  RemovalCause.REPLACED, removals);
-              evictIfHeavier(stripe, node, removals);
-              replaced = current;
-            }
-          }
-          maintain(stripe, now, removals);
+    long now = 0;
+    try {
+      for (;;) {
+        now = timed() ? ticker.read() : 0;
+        Node<K, V> seen = stripe.find(key, hash);
+        if (seen == null) {
+          return null;
         }
-      } finally {
-        stripe.unlock();
+        long seenDeadline;
+        V seenValue;
+        do { // a consistent pair, see Node
+          seenDeadline = seen.expiresAtNanos;
+          seenValue = seen.value;
+        } while (seen.expiresAtNanos != seenDeadline);
+        if ((seenValue == null) || Node.isExpired(seenDeadline, now)
+            || (matchValue && (seenValue != expected))) {
+          return null; // the finally delivers what earlier passes collected
+        }
+        long deadline = writeDeadline(key, value, true, seenDeadline, now, -1);
+        Flight flight;
+        V replaced = null;
+        boolean retry = false;
+        stripe.lockForWrite(); // guards the table, policy and expiry structures of this stripe
+        try {
+          flight = stripe.flight(key, hash);
+          if (flight == null) {
+            Node<K, V> node = stripe.findLocked(key, hash);
+            if (node != seen) {
+              retry = true;
+            } else {
+              V current = node.value;
+              if ((current != null) && !Node.isExpired(node.expiresAtNanos, now)
+                  && (!matchValue || (current == expected))) {
+                updateNode(stripe, node, value, weight, deadline, false, now,
+                    RemovalCause.REPLACED, removals);
+                evictIfHeavier(stripe, node, removals);
+                replaced = current;
+              }
+            }
+            maintain(stripe, now, removals);
+          }
+        } finally {
+          stripe.unlock();
+        }
+        if (retry) {
+          continue;
+        }
+        if (flight != null) {
+          flight.await();
+          continue;
+        }
+        return replaced;
       }
-      if (retry) {
-        continue;
-      }
-      if (flight != null) {
-        flight.await();
-        continue;
-      }
-      afterWrite(removals);
-      return replaced;
+    } finally {
+      afterWrite(removals, now); // also what earlier passes of the loop collected
     }
   }
 
@@ -788,58 +897,81 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   V computeIfAbsent(K key, Function<? super K, ? extends V> function, boolean recordStats) {
     V present = read(key, true);
     if (present != null) {
-      recordHit(recordStats);
+      recordHits(recordStats, 1);
       return present;
     }
     int hash = spread(key.hashCode());
     Stripe<K, V> stripe = stripeFor(hash);
-    for (;;) {
-      long now = timed() ? ticker.read() : 0;
-      Removals<K, V> removals = newRemovals();
-      Flight flight;
-      Flight mine = null;
-      V found = null;
-      stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
-      try {
-        flight = stripe.flight(key);
-        if (flight == null) {
-          Node<K, V> node = liveNode(stripe, key, hash, now, removals);
-          if (node != null) {
-            found = node.value;
-          } else {
-            mine = new Flight(key, true);
-            stripe.addFlight(mine);
+    // Collected across passes, delivered once our flight (if any) has landed: a listener on this
+    // thread may then use the key.
+    Removals<K, V> removals = newRemovals();
+    Flight mine = null;
+    long now = 0;
+    try {
+      for (;;) {
+        now = timed() ? ticker.read() : 0;
+        Flight flight;
+        V found = null;
+        stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
+        try {
+          flight = stripe.flight(key, hash);
+          if (flight == null) {
+            Node<K, V> node = liveNode(stripe, key, hash, now, removals);
+            if (node != null) {
+              found = node.value;
+            } else {
+              mine = new Flight(key, hash, true, now);
+              stripe.addFlight(mine);
+            }
           }
+        } finally {
+          stripe.unlock();
         }
-      } finally {
-        stripe.unlock();
-      }
-      deliver(removals);
-      if (found != null) {
-        recordHit(recordStats);
-        return found;
-      }
-      if (flight != null) {
-        flight.await();
-        if (flight.isLoad) {
-          recordHit(recordStats); // shares the load that was already running
-          @SuppressWarnings("unchecked")
-          V shared = (V) flight.result();
-          return shared;
+        if (found != null) {
+          recordHits(recordStats, 1);
+          return found;
         }
-        continue; // a compute landed: look again
+        if (flight != null) {
+          flight.await();
+          if (!flight.isLoad || flight.cancelled()) {
+            continue; // a compute landed, or a load gave up: look again
+          }
+          return sharedResult(flight, recordStats);
+        }
+        if (recordStats && (stats != null)) {
+          stats.recordMisses(1);
+        }
+        return runFlight(stripe, key, hash, mine, null, (k, unused) -> function.apply(k),
+            recordStats, removals);
       }
-      if (recordStats && (stats != null)) {
-        stats.recordMisses(1);
-      }
-      return runFlight(stripe, key, hash, mine, null, (k, unused) -> function.apply(k),
-          ComputeKind.IF_ABSENT, recordStats);
+    } finally {
+      afterWrite(removals, (mine == null) ? now : mine.installedAtNanos);
     }
   }
 
-  private void recordHit(boolean recordStats) {
+  /**
+   * After waiting for another caller's load: its value (a hit: the caller got a value without
+   * loading it), or its exception or absence (a miss).
+   */
+  private V sharedResult(Flight flight, boolean recordStats) {
+    @SuppressWarnings("unchecked")
+    V value = flight.failed() ? null : (V) flight.result();
+    if (value == null) {
+      if (recordStats && (stats != null)) {
+        stats.recordMisses(1);
+      }
+      if (flight.failed()) {
+        flight.result(); // rethrows the load's exception
+      }
+    } else {
+      recordHits(recordStats, 1);
+    }
+    return value;
+  }
+
+  private void recordHits(boolean recordStats, int count) {
     if (recordStats && (stats != null)) {
-      stats.recordHits(1);
+      stats.recordHits(count);
     }
   }
 
@@ -865,128 +997,155 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     Objects.requireNonNull(function, "remappingFunction");
     int hash = spread(key.hashCode());
     Stripe<K, V> stripe = stripeFor(hash);
-    for (;;) {
-      long now = timed() ? ticker.read() : 0;
-      Removals<K, V> removals = newRemovals();
-      Flight flight;
-      Flight mine = null;
-      V old = null;
-      stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
-      try {
-        flight = stripe.flight(key);
-        if (flight == null) {
-          Node<K, V> node = liveNode(stripe, key, hash, now, removals);
-          old = (node == null) ? null : node.value;
-          if ((kind != ComputeKind.IF_PRESENT) || (old != null)) {
-            mine = new Flight(key, false);
-            stripe.addFlight(mine);
+    Removals<K, V> removals = newRemovals(); // delivered once our flight has landed
+    Flight mine = null;
+    long now = 0;
+    try {
+      for (;;) {
+        now = timed() ? ticker.read() : 0;
+        Flight flight;
+        V old = null;
+        stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
+        try {
+          flight = stripe.flight(key, hash);
+          if (flight == null) {
+            Node<K, V> node = liveNode(stripe, key, hash, now, removals);
+            old = (node == null) ? null : node.value;
+            if ((kind != ComputeKind.IF_PRESENT) || (old != null)) {
+              mine = new Flight(key, hash, false, now);
+              stripe.addFlight(mine);
+            }
           }
+        } finally {
+          stripe.unlock();
         }
-      } finally {
-        stripe.unlock();
+        if (flight != null) {
+          flight.await(); // per-key atomicity: wait for the running computation, then retry
+          continue;
+        }
+        if (mine == null) {
+          return null; // computeIfPresent on an absent key
+        }
+        return runFlight(stripe, key, hash, mine, old, function, false, removals);
       }
-      deliver(removals);
-      if (flight != null) {
-        flight.await(); // per-key atomicity: wait for the running computation, then retry
-        continue;
-      }
-      if (mine == null) {
-        return null; // computeIfPresent on an absent key
-      }
-      return runFlight(stripe, key, hash, mine, old, function, kind, false);
+    } finally {
+      afterWrite(removals, (mine == null) ? now : mine.installedAtNanos);
     }
   }
 
   /**
-   * Runs a registered flight's function outside the lock, then installs its result and lands the
-   * flight. Every exit removes the flight, so waiters never hang.
+   * Runs a registered flight to its end: the function outside the lock, then the install. The
+   * whole of it is one {@code try}, so every exit (the function, the weigher, the expiry, the
+   * ticker or a key's {@code equals} throwing) unregisters and lands the flight; waiters never
+   * hang. The caller delivers {@code removals} afterwards.
    */
   private V runFlight(Stripe<K, V> stripe, K key, int hash, Flight flight, V old,
-      BiFunction<? super K, ? super V, ? extends V> function, ComputeKind kind,
-      boolean recordStats) {
-    long start = (recordStats && (stats != null)) ? ticker.read() : 0;
-    V value;
-    long weight;
+      BiFunction<? super K, ? super V, ? extends V> function, boolean recordStats,
+      Removals<K, V> removals) {
+    boolean timeLoad = recordStats && (stats != null);
+    long start = 0;
     try {
-      value = function.apply(key, old);
-      weight = (value == null) ? 0 : weigh(key, value);
-    } catch (Throwable t) {
-      if (recordStats && (stats != null)) {
-        stats.recordLoadFailure(ticker.read() - start);
+      start = timeLoad ? ticker.read() : 0;
+      V value = function.apply(key, old);
+      long weight = (value == null) ? 0 : weigh(key, value);
+      install(stripe, key, hash, flight, value, weight, removals, timeLoad);
+      if (timeLoad) {
+        long elapsed = flight.installedAtNanos - start;
+        if (value == null) {
+          stats.recordLoadFailure(elapsed);
+        } else {
+          stats.recordLoadSuccess(elapsed);
+        }
       }
-      stripe.lock(); // guards the in-flight markers
+      flight.complete(value);
+      return value;
+    } catch (Throwable t) {
+      if (timeLoad) {
+        stats.recordLoadFailure(elapsedSince(start));
+      }
+      land(stripe, flight, t, false);
+      throw t;
+    }
+  }
+
+  /** Load time for statistics after a failure; a ticker that throws again counts zero. */
+  private long elapsedSince(long start) {
+    try {
+      return ticker.read() - start;
+    } catch (RuntimeException e) {
+      return 0;
+    }
+  }
+
+  /**
+   * Installs a flight's result and unregisters the flight. The expiry runs before locking, on the
+   * entry as it is then, and is run again if that entry changed before the lock was taken: an
+   * entry evicted, expired or invalidated while the function ran makes the result a create, not
+   * an update of nothing. A flight registered before an {@code invalidateAll} of its stripe
+   * installs nothing; its value is reported {@link RemovalCause#EXPLICIT}, as if stored and then
+   * invalidated. Records the ticker reading used in {@code flight.installedAtNanos}.
+   */
+  private void install(Stripe<K, V> stripe, K key, int hash, Flight flight, V value,
+      long weight, Removals<K, V> removals, boolean timeLoad) {
+    for (;;) {
+      long now = (timed() || timeLoad) ? ticker.read() : 0;
+      flight.installedAtNanos = now;
+      Node<K, V> seen = null;
+      boolean seenLive = false;
+      long deadline = Node.NEVER;
+      if (value != null) {
+        long seenDeadline = Node.NEVER;
+        if (expiry != null) {
+          seen = stripe.find(key, hash);
+          if (seen != null) {
+            V seenValue;
+            do { // a consistent pair, see Node
+              seenDeadline = seen.expiresAtNanos;
+              seenValue = seen.value;
+            } while (seen.expiresAtNanos != seenDeadline);
+            seenLive = (seenValue != null) && !Node.isExpired(seenDeadline, now);
+          }
+        }
+        deadline = writeDeadline(key, value, seenLive, seenDeadline, now, -1);
+      }
+      stripe.lockForWrite(); // guards the table, policy, expiry structures and in-flight markers
       try {
+        Node<K, V> node = stripe.findLocked(key, hash);
+        boolean live = (node != null) && !Node.isExpired(node.expiresAtNanos, now);
+        if ((expiry != null) && (value != null) && ((node != seen) || (live != seenLive))) {
+          continue; // the entry changed since the expiry ran: run it again (unlocks first)
+        }
         stripe.removeFlight(flight);
+        if (flight.generation != stripe.generation) {
+          if (value != null) {
+            removals.add(key, value, RemovalCause.EXPLICIT); // loaded before an invalidateAll
+          }
+        } else {
+          if ((node != null) && !live) {
+            removeNode(stripe, node, RemovalCause.EXPIRED, removals);
+            node = null;
+          }
+          if (value == null) {
+            if (node != null) {
+              removeNode(stripe, node, RemovalCause.EXPLICIT, removals);
+            }
+          } else if (node == null) {
+            node = new Node<>(key, hash, value, null);
+            node.weight = weight;
+            node.initExpiresAt(deadline);
+            addNode(stripe, node, now, removals);
+            evictIfHeavier(stripe, node, removals);
+          } else {
+            updateNode(stripe, node, value, weight, deadline, false, now, RemovalCause.REPLACED,
+                removals);
+            evictIfHeavier(stripe, node, removals);
+          }
+        }
+        maintain(stripe, now, removals);
+        return;
       } finally {
         stripe.unlock();
       }
-      flight.fail(t);
-      throw t;
-    }
-    if (recordStats && (stats != null)) {
-      long elapsed = ticker.read() - start;
-      if (value == null) {
-        stats.recordLoadFailure(elapsed);
-      } else {
-        stats.recordLoadSuccess(elapsed);
-      }
-    }
-    Removals<K, V> removals = newRemovals();
-    try {
-      install(stripe, key, hash, flight, old, value, weight, removals);
-    } catch (Throwable t) { // an Expiry or a key's equals threw: nothing was installed
-      abandon(flight, t);
-      throw t;
-    }
-    flight.complete(value);
-    afterWrite(removals);
-    return value;
-  }
-
-  /** Installs a flight's result and unregisters the flight. The expiry runs before locking. */
-  private void install(Stripe<K, V> stripe, K key, int hash, Flight flight, V old, V value,
-      long weight, Removals<K, V> removals) {
-    long now = timed() ? ticker.read() : 0;
-    long deadline = Node.NEVER;
-    if (value != null) {
-      if (expiry != null) {
-        // Writers of this key wait on our flight, so old is still the entry's value (unless the
-        // cache evicted it meanwhile; then the update counts as a create).
-        long duration;
-        if (old == null) {
-          duration = expiry.expireAfterCreate(key, value, now);
-        } else {
-          Node<K, V> seen = stripe.find(key, hash);
-          long remaining = (seen == null) ? 0 : seen.expiresAtNanos - now;
-          duration = expiry.expireAfterUpdate(key, value, now, remaining);
-        }
-        deadline = deadlineOf(now, duration);
-      } else {
-        deadline = writeDeadline(key, value, null, null, now, -1);
-      }
-    }
-    stripe.lockForWrite(); // guards the table, policy, expiry structures and in-flight markers
-    try {
-      stripe.removeFlight(flight);
-      Node<K, V> node = liveNode(stripe, key, hash, now, removals);
-      if (value == null) {
-        if (node != null) {
-          removeNode(stripe, node, RemovalCause.EXPLICIT, removals);
-        }
-      } else if (node == null) {
-        node = new Node<>(key, hash, value, null);
-        node.weight = weight;
-        node.initExpiresAt(deadline);
-        addNode(stripe, node, now, removals);
-        evictIfHeavier(stripe, node, removals);
-      } else {
-        updateNode(stripe, node, value, weight, deadline, false, now, RemovalCause.REPLACED,
-            removals);
-        evictIfHeavier(stripe, node, removals);
-      }
-      maintain(stripe, now, removals);
-    } finally {
-      stripe.unlock();
     }
   }
 
@@ -995,27 +1154,32 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       Function<? super Set<? extends K>, ? extends Map<? extends K, ? extends V>> mappingFunction) {
     Objects.requireNonNull(keys, "keys");
     Objects.requireNonNull(mappingFunction, "mappingFunction");
-    return loadAll(keys, mappingFunction);
+    return loadAll(keys, mappingFunction, false);
   }
 
   @Override
   public Map<K, V> getAll(Iterable<? extends K> keys) {
     Objects.requireNonNull(keys, "keys");
     if (!bulkLoader) {
-      Set<K> unique = new LinkedHashSet<>();
-      for (K key : keys) {
-        unique.add(Objects.requireNonNull(key, "key"));
-      }
-      Map<K, V> result = new LinkedHashMap<>();
-      for (K key : unique) {
-        V value = get(key);
-        if (value != null) {
-          result.put(key, value);
-        }
-      }
-      return Collections.unmodifiableMap(result);
+      return loadEach(keys);
     }
-    return loadAll(keys, this::bulkLoad);
+    return loadAll(keys, this::bulkLoad, true);
+  }
+
+  /** getAll of a loader without a bulk form: one single-flight load per absent key. */
+  private Map<K, V> loadEach(Iterable<? extends K> keys) {
+    Set<K> unique = new LinkedHashSet<>();
+    for (K key : keys) {
+      unique.add(Objects.requireNonNull(key, "key"));
+    }
+    Map<K, V> result = new LinkedHashMap<>();
+    for (K key : unique) {
+      V value = get(key);
+      if (value != null) {
+        result.put(key, value);
+      }
+    }
+    return Collections.unmodifiableMap(result);
   }
 
   @SuppressWarnings("unchecked") // the loader's keys are the requested K's, or K's it adds
@@ -1032,58 +1196,105 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     }
   }
 
+  /**
+   * getAll with a bulk function. First every key is read without registering anything (the
+   * reads run user code: an {@code Expiry}, keys' {@code equals}); then a flight is registered
+   * for each absent key, and from the first registration on everything is inside one
+   * {@code try} whose exits land every flight still registered.
+   */
   private Map<K, V> loadAll(Iterable<? extends K> keys,
-      Function<? super Set<? extends K>, ? extends Map<? extends K, ? extends V>> function) {
+      Function<? super Set<? extends K>, ? extends Map<? extends K, ? extends V>> function,
+      boolean fromLoader) {
     Set<K> unique = new LinkedHashSet<>();
     for (K key : keys) {
       unique.add(Objects.requireNonNull(key, "key"));
     }
     Map<K, V> found = new LinkedHashMap<>();
-    Map<K, Flight> mine = new LinkedHashMap<>();
-    Map<K, Flight> others = new LinkedHashMap<>();
-    long now = timed() ? ticker.read() : 0;
+    List<K> absent = new ArrayList<>();
     for (K key : unique) {
       V value = read(key, true);
       if (value != null) {
         found.put(key, value);
-        continue;
+      } else {
+        absent.add(key);
       }
-      int hash = spread(key.hashCode());
-      Stripe<K, V> stripe = stripeFor(hash);
-      Removals<K, V> removals = newRemovals();
-      stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
-      try {
-        Node<K, V> node = liveNode(stripe, key, hash, now, removals);
-        Flight flight = stripe.flight(key);
-        if (node != null) {
-          found.put(key, node.value);
-        } else if (flight != null) {
-          others.put(key, flight);
-        } else {
-          Flight registered = new Flight(key, true);
-          stripe.addFlight(registered);
-          mine.put(key, registered);
+    }
+    int hits = found.size();
+    int misses = 0;
+    Map<K, Flight> mine = new LinkedHashMap<>();
+    Map<K, Flight> others = new LinkedHashMap<>();
+    Removals<K, V> removals = newRemovals(); // delivered once every flight of ours has landed
+    long now = 0;
+    try {
+      for (K key : absent) {
+        int hash = spread(key.hashCode());
+        Stripe<K, V> stripe = stripeFor(hash);
+        now = timed() ? ticker.read() : 0; // per key: a reading from before the loop goes stale
+        Flight other = null;
+        Flight registered = null;
+        V value = null;
+        stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
+        try {
+          other = stripe.flight(key, hash);
+          if (other == null) {
+            Node<K, V> node = liveNode(stripe, key, hash, now, removals);
+            if (node != null) {
+              value = node.value;
+            } else {
+              registered = new Flight(key, hash, true, now);
+              stripe.addFlight(registered);
+            }
+          }
+        } finally {
+          stripe.unlock();
         }
-      } finally {
-        stripe.unlock();
+        if (registered != null) {
+          mine.put(key, registered);
+        } else if (other != null) {
+          others.put(key, other);
+        } else {
+          found.put(key, value);
+          hits++;
+        }
       }
-      deliver(removals);
-    }
-    if (stats != null) {
-      stats.recordHits(found.size() + others.size());
-      stats.recordMisses(mine.size());
-    }
-    if (!mine.isEmpty()) {
-      runBulkFlights(mine, function, found);
-    }
-    for (Map.Entry<K, Flight> e : others.entrySet()) {
-      Flight flight = e.getValue();
-      flight.await();
-      @SuppressWarnings("unchecked")
-      V value = flight.isLoad ? (V) flight.result() : read(e.getKey(), false);
-      if (value != null) {
-        found.put(e.getKey(), value);
+      misses = mine.size();
+      if (!mine.isEmpty()) {
+        now = runBulkFlights(mine, function, fromLoader, found, removals);
       }
+      List<K> retry = new ArrayList<>();
+      for (Map.Entry<K, Flight> e : others.entrySet()) {
+        Flight flight = e.getValue();
+        flight.await();
+        if (flight.cancelled() || !flight.isLoad) {
+          retry.add(e.getKey());
+          continue;
+        }
+        @SuppressWarnings("unchecked")
+        V value = flight.failed() ? null : (V) flight.result();
+        if (value == null) {
+          misses++;
+          if (flight.failed()) {
+            flight.result(); // rethrows the load's exception
+          }
+        } else {
+          hits++;
+          found.put(e.getKey(), value);
+        }
+      }
+      if (!retry.isEmpty()) {
+        found.putAll(loadAll(retry, function, fromLoader)); // counts its own statistics
+      }
+    } catch (Throwable t) {
+      for (Flight flight : mine.values()) {
+        land(flight, null, true); // gave up for a reason that may not be this key's: waiters retry
+      }
+      throw t;
+    } finally {
+      if (stats != null) {
+        stats.recordHits(hits);
+        stats.recordMisses(misses);
+      }
+      afterWrite(removals, now);
     }
     Map<K, V> result = new LinkedHashMap<>();
     for (K key : unique) {
@@ -1095,89 +1306,198 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     return Collections.unmodifiableMap(result);
   }
 
-  private void runBulkFlights(Map<K, Flight> mine,
+  /**
+   * Runs the bulk function for our flights and installs what it returns, landing each flight as it
+   * goes; keys it did not return land as absent. The function receives a copy of the keys, and
+   * its map is copied before anything is installed, so a map that is a live view of its argument,
+   * or one whose iteration throws, changes nothing half-way. An install that fails (a weigher, an
+   * expiry or a returned key's {@code hashCode} throws) fails that key's flight; the others still
+   * install, and the first failure is rethrown at the end. A loader whose {@code loadAll} throws
+   * {@link UnsupportedOperationException} is loaded key by key instead.
+   *
+   * @return the last ticker reading used by an install, for the eviction pass
+   */
+  private long runBulkFlights(Map<K, Flight> mine,
       Function<? super Set<? extends K>, ? extends Map<? extends K, ? extends V>> function,
-      Map<K, V> found) {
+      boolean fromLoader, Map<K, V> found, Removals<K, V> removals) {
+    String source = fromLoader ? "CacheLoader.loadAll" : "mappingFunction";
     long start = (stats != null) ? ticker.read() : 0;
-    Map<? extends K, ? extends V> loaded;
+    List<Map.Entry<? extends K, ? extends V>> loaded;
     try {
-      loaded = function.apply(Collections.unmodifiableSet(mine.keySet()));
-      Objects.requireNonNull(loaded, "mappingFunction returned null");
-      for (Map.Entry<? extends K, ? extends V> e : loaded.entrySet()) {
-        Objects.requireNonNull(e.getKey(), "mappingFunction returned a null key");
-        Objects.requireNonNull(e.getValue(), "mappingFunction returned a null value");
+      Map<? extends K, ? extends V> map =
+          function.apply(Collections.unmodifiableSet(new LinkedHashSet<>(mine.keySet())));
+      Objects.requireNonNull(map, () -> source + " returned null");
+      loaded = new ArrayList<>(map.size());
+      for (Map.Entry<? extends K, ? extends V> e : map.entrySet()) {
+        K key = Objects.requireNonNull(e.getKey(), () -> source + " returned a null key");
+        V value = Objects.requireNonNull(e.getValue(),
+            () -> source + " returned a null value for key " + key);
+        loaded.add(Map.entry(key, value));
       }
+    } catch (UnsupportedOperationException e) {
+      if (!fromLoader) {
+        failAll(mine, e, start);
+        throw e;
+      }
+      return loadEachInFlight(mine, found, removals);
     } catch (Throwable t) {
-      if (stats != null) {
-        stats.recordLoadFailure(ticker.read() - start);
-      }
-      for (Flight flight : mine.values()) {
-        abandon(flight, t);
-      }
+      failAll(mine, t, start);
       throw t;
-    }
-    if (stats != null) {
-      stats.recordLoadSuccess(ticker.read() - start);
     }
     Map<K, V> extras = new LinkedHashMap<>();
     Throwable failure = null;
-    for (Map.Entry<? extends K, ? extends V> e : loaded.entrySet()) {
+    long now = 0;
+    for (Map.Entry<? extends K, ? extends V> e : loaded) {
       K key = e.getKey();
       V value = e.getValue();
-      Flight flight = mine.remove(key);
-      if (flight == null) {
-        extras.put(key, value);
-        continue;
-      }
+      Flight flight = null;
       try {
-        int hash = spread(key.hashCode());
-        Removals<K, V> removals = newRemovals();
-        install(stripeFor(hash), key, hash, flight, null, value, weigh(key, value), removals);
+        flight = mine.remove(key); // the returned key's hashCode and equals: user code
+        if (flight == null) {
+          extras.put(key, value);
+          continue;
+        }
+        Stripe<K, V> stripe = stripeFor(flight.hash);
+        install(stripe, key, flight.hash, flight, value, weigh(key, value), removals, false);
+        now = flight.installedAtNanos;
         flight.complete(value);
         found.put(key, value);
-        afterWrite(removals);
       } catch (Throwable t) {
-        abandon(flight, t);
+        if (flight != null) {
+          land(flight, t, false);
+        }
         failure = (failure == null) ? t : failure;
       }
     }
     for (Flight flight : mine.values()) {
-      abandon(flight, null); // requested but not returned: absent
+      land(flight, null, false); // requested but not returned: absent, shared with its waiters
+    }
+    mine.clear();
+    if (stats != null) {
+      long elapsed = elapsedSince(start);
+      if (failure == null) {
+        stats.recordLoadSuccess(elapsed);
+      } else {
+        stats.recordLoadFailure(elapsed);
+      }
     }
     if (failure != null) {
       Throwables.sneakyThrow(failure);
     }
     extras.forEach(this::put);
+    return now;
   }
 
-  /** Unregisters a flight that will not install anything, and lands it. */
-  private void abandon(Flight flight, Throwable failure) {
-    @SuppressWarnings("unchecked")
-    K key = (K) flight.key;
-    Stripe<K, V> stripe = stripeFor(spread(key.hashCode()));
-    stripe.lock(); // guards the in-flight markers
+  /** The bulk function failed as a whole: every flight shares the failure. */
+  private void failAll(Map<K, Flight> mine, Throwable t, long start) {
+    if (stats != null) {
+      stats.recordLoadFailure(elapsedSince(start));
+    }
+    for (Flight flight : mine.values()) {
+      land(flight, t, false);
+    }
+    mine.clear();
+  }
+
+  /**
+   * Loads the keys of our flights one by one with {@code CacheLoader.load}, for a loader whose
+   * {@code loadAll} is unsupported. Each load is a flight of its own, counted as one load; a
+   * failing one stops the rest, whose flights the caller then cancels.
+   */
+  private long loadEachInFlight(Map<K, Flight> mine, Map<K, V> found, Removals<K, V> removals) {
+    long now = 0;
+    for (Iterator<Map.Entry<K, Flight>> it = mine.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<K, Flight> e = it.next();
+      K key = e.getKey();
+      Flight flight = e.getValue();
+      Stripe<K, V> stripe = stripeFor(flight.hash);
+      it.remove(); // runFlight lands it, whatever happens
+      V value = runFlight(stripe, key, flight.hash, flight, null, (k, unused) -> loadOne(k),
+          true, removals);
+      now = flight.installedAtNanos;
+      if (value != null) {
+        found.put(key, value);
+      }
+    }
+    return now;
+  }
+
+  /**
+   * Unregisters a flight that installs nothing and lands it: with {@code failure} if given, else
+   * cancelled (its waiters look again) or absent (its waiters share the absence).
+   */
+  private void land(Flight flight, Throwable failure, boolean cancel) {
+    land(stripeFor(flight.hash), flight, failure, cancel);
+  }
+
+  private void land(Stripe<K, V> stripe, Flight flight, Throwable failure, boolean cancel) {
+    stripe.lock(); // guards the in-flight markers; removal by identity runs no user code
     try {
       stripe.removeFlight(flight);
     } finally {
       stripe.unlock();
     }
-    if (failure == null) {
-      flight.complete(null);
-    } else {
+    if (failure != null) {
       flight.fail(failure);
+    } else if (cancel) {
+      flight.cancel();
+    } else {
+      flight.complete(null);
     }
   }
 
   /* ---------------- Eviction ---------------- */
 
-  /** Evicts least recently used entries until the total weight is within the bound. */
-  private void evictToBound(Removals<K, V> removals) {
+  /** What one attempt to evict from a stripe did. */
+  private enum Evicted { ONE, NONE, NEWER }
+
+  /**
+   * Evicts until the total weight is within the bound. Each round samples up to 16 stripes and
+   * picks the one whose least recent entry has the oldest stamp. Stamps only reflect the reads
+   * already applied, so under the chosen stripe's lock its buffered reads are applied first; if
+   * its eldest entry is then newer than the runner-up's, the choice is made again (at most twice
+   * in a row, so a stream of reads cannot starve eviction).
+   */
+  private void evictToBound(long now, Removals<K, V> removals) {
+    int rechosen = 0;
     while (totalWeight.get() > maximum) {
-      Stripe<K, V> chosen = chooseVictimStripe();
-      if ((chosen == null) || !evictFrom(chosen, removals)) {
+      int n = stripes.length;
+      int samples = Math.min(n, 16);
+      int start = victimCursor; // racy hint: any value spreads the sampling
+      victimCursor = start + 1;
+      Stripe<K, V> best = null;
+      int bestStamp = 0;
+      boolean hasRunnerUp = false;
+      int runnerUpStamp = 0;
+      for (int i = 0; i < samples; i++) {
+        Stripe<K, V> stripe = stripes[(start + i) & stripeMask];
+        Node<K, V> eldest = stripe.policy.eldestHint();
+        if (eldest != null) {
+          int stamp = eldest.stamp; // racy read, a hint only
+          if ((best == null) || (stamp - bestStamp < 0)) {
+            if (best != null) {
+              hasRunnerUp = true;
+              runnerUpStamp = bestStamp;
+            }
+            best = stripe;
+            bestStamp = stamp;
+          } else if (!hasRunnerUp || (stamp - runnerUpStamp < 0)) {
+            hasRunnerUp = true;
+            runnerUpStamp = stamp;
+          }
+        }
+      }
+      Evicted outcome = (best == null) ? Evicted.NONE
+          : evictFrom(best, now, removals, hasRunnerUp && (rechosen < 2), runnerUpStamp);
+      if (outcome == Evicted.NEWER) {
+        rechosen++;
+        continue;
+      }
+      rechosen = 0;
+      if (outcome == Evicted.NONE) {
         boolean evicted = false;
         for (Stripe<K, V> stripe : stripes) {
-          if (evictFrom(stripe, removals)) {
+          if (evictFrom(stripe, now, removals, false, 0) == Evicted.ONE) {
             evicted = true;
             break;
           }
@@ -1189,41 +1509,37 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     }
   }
 
-  private boolean evictFrom(Stripe<K, V> stripe, Removals<K, V> removals) {
+  /**
+   * Under the stripe's lock: applies its buffered reads and removes its expired entries (which
+   * may be enough), then evicts its least recent entry, reported {@link RemovalCause#EXPIRED} if
+   * it has expired and {@link RemovalCause#SIZE} otherwise. With {@code bounded}, gives up
+   * ({@link Evicted#NEWER}) if that entry turns out newer than {@code limitStamp}.
+   */
+  private Evicted evictFrom(Stripe<K, V> stripe, long now, Removals<K, V> removals,
+      boolean bounded, int limitStamp) {
     stripe.lockForWrite(); // guards the stripe's policy and table while its victim is removed
     try {
       drainReadBuffer(stripe);
+      if (timed()) {
+        long before = stripe.count;
+        expire(stripe, now, removals);
+        if ((stripe.count != before) && (totalWeight.get() <= maximum)) {
+          return Evicted.ONE;
+        }
+      }
       Node<K, V> victim = stripe.policy.victim();
       if (victim == null) {
-        return false;
+        return Evicted.NONE;
       }
-      removeNode(stripe, victim, RemovalCause.SIZE, removals);
-      return true;
+      if (bounded && (victim.stamp - limitStamp > 0)) {
+        return Evicted.NEWER;
+      }
+      boolean expired = Node.isExpired(victim.expiresAtNanos, now);
+      removeNode(stripe, victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
+      return Evicted.ONE;
     } finally {
       stripe.unlock();
     }
-  }
-
-  /** Picks, from a sample of stripes, the one whose least recent entry is oldest. */
-  private Stripe<K, V> chooseVictimStripe() {
-    int n = stripes.length;
-    int samples = Math.min(n, 16);
-    int start = victimCursor; // racy hint: any value spreads the sampling
-    victimCursor = start + 1;
-    Stripe<K, V> best = null;
-    int bestStamp = 0;
-    for (int i = 0; i < samples; i++) {
-      Stripe<K, V> stripe = stripes[(start + i) & stripeMask];
-      Node<K, V> eldest = stripe.policy.eldestHint();
-      if (eldest != null) {
-        int stamp = eldest.stamp; // racy read, a hint only
-        if ((best == null) || (stamp - bestStamp < 0)) {
-          best = stripe;
-          bestStamp = stamp;
-        }
-      }
-    }
-    return best;
   }
 
   /* ---------------- Maintenance and expiration ---------------- */
@@ -1252,67 +1568,66 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         stripe.policy.onAccess(node, stamp, stripe.counters, stripe.count);
       }
       if ((node.wheelSlot >= 0) && (expiry != null)) {
-        stripe.wheel.reschedule(node); // a read may have moved its deadline
+        stripe.wheel.reschedule(node); // a read may have moved its deadline earlier
       }
     }
   }
 
-  private void expire(Stripe<K, V> stripe, long now, Removals<K, V> removals) {
-    expire(stripe, now, removals, false);
-  }
-
   /**
-   * The regular expiration pass; when {@code exact}, the access order is scanned whole (see
-   * expireExactly) instead of stopping at the first live node.
+   * The regular expiration pass: pops expired nodes off the write-order queue and advances the
+   * timer wheel. O(1) amortized per expired node. Under the lock.
    */
-  private void expire(Stripe<K, V> stripe, long now, Removals<K, V> removals, boolean exact) {
-    if (stripe.writeOrder != null) {
-      for (Node<K, V> node; ((node = stripe.writeOrder.head) != null)
+  private void expire(Stripe<K, V> stripe, long now, Removals<K, V> removals) {
+    WriteOrderDeque<K, V> queue = stripe.writeOrder;
+    if (queue != null) {
+      for (Node<K, V> node; ((node = queue.head) != null)
           && Node.isExpired(node.expiresAtNanos, now); ) {
         removeNode(stripe, node, RemovalCause.EXPIRED, removals);
       }
     }
-    if ((expireAfterAccessNanos >= 0) && (stripe.policy != null)) {
-      // Idle deadlines grow along the access order, so the scan stops at the first live node.
-      // Nodes with a per-entry TTL are out of that order (the wheel expires them); a few are
-      // skipped, but never an unbounded number, which would make the scan O(n).
-      int skipBudget = 16;
-      Node<K, V> node = stripe.policy.order.head;
-      while (node != null) {
-        Node<K, V> next = node.accessNext;
-        if (Node.isExpired(node.expiresAtNanos, now)) {
-          removeNode(stripe, node, RemovalCause.EXPIRED, removals);
-        } else if (!exact && (!node.has(Node.CUSTOM_TTL) || (--skipBudget < 0))) {
-          break;
-        }
-        node = next;
+    TimerWheel<K, V> wheel = stripe.wheel;
+    if (wheel != null) {
+      if (now - wheel.nanos() < -WHEEL_REBUILD_BACKWARDS_NANOS) {
+        wheel.rebuild(now); // the ticker went far back: do not wait for it to catch up
       }
-    }
-    // Checked first so that the common case (no bucket completed) allocates no lambda.
-    if ((stripe.wheel != null) && (stripe.wheel.size() > 0) && stripe.wheel.hasDueBuckets(now)) {
-      stripe.wheel.advance(now, node -> removeNode(stripe, node, RemovalCause.EXPIRED, removals));
+      // Checked first so that the common case (no bucket completed) allocates no lambda.
+      if ((wheel.size() > 0) && wheel.hasDueBuckets(now)) {
+        wheel.advance(now, node -> removeNode(stripe, node, RemovalCause.EXPIRED, removals));
+      }
     }
   }
 
   /**
-   * Expiration that leaves nothing expired behind, for answers that must be exact: the regular
-   * pass, then the timer wheel's current bucket (see TimerWheel.expireCurrentBucket). Under the
-   * lock.
-   *
-   * <p>With expireAfterAccess this visits every node of the stripe: a read moves its node's
-   * deadline at once but its place in the access order only if the read buffer took it (a full or
-   * contended buffer drops it, and a node moved very recently is not moved again), so an expired
-   * node can sit behind a live one. Found by ModelBasedTest (size counted such a node).
+   * Re-slots the wheel if a reader moved a deadline earlier and its read was dropped (see
+   * Stripe.wheelStale). O(wheel size), and only on the scheduled and the exact paths, so it costs
+   * at most once a second per stripe under load. Under the lock.
+   */
+  private void resettleWheel(Stripe<K, V> stripe) {
+    if (stripe.wheelStale) { // volatile read: sees the deadline CAS that preceded the store
+      stripe.wheelStale = false;
+      if (stripe.wheel != null) {
+        stripe.wheel.rebuild(stripe.wheel.nanos());
+      }
+    }
+  }
+
+  /**
+   * Expiration that leaves nothing expired behind, for answers that must be exact: applies the
+   * buffered reads (a read that shortened a deadline reschedules its node), re-slots the wheel if
+   * such a read was dropped, runs the regular pass, then expires the wheel's current bucket, the
+   * only place an expired node can still be (see TimerWheel.expireCurrentBucket). Under the lock.
    */
   private void expireExactly(Stripe<K, V> stripe, long now, Removals<K, V> removals) {
-    expire(stripe, now, removals, true);
+    drainReadBuffer(stripe);
+    resettleWheel(stripe);
+    expire(stripe, now, removals);
     if ((stripe.wheel != null) && (stripe.wheel.size() > 0)) {
       stripe.wheel.expireCurrentBucket(now,
           node -> removeNode(stripe, node, RemovalCause.EXPIRED, removals));
     }
   }
 
-  /** Maintenance from a reader or the cleaner: never waits for the lock. */
+  /** Maintenance from a reader: never waits for the lock. */
   private void tryCleanUp(Stripe<K, V> stripe, long now) {
     if (stripe.tryLock()) { // never blocks a reader; whoever holds the lock does maintenance
       Removals<K, V> removals = newRemovals();
@@ -1329,26 +1644,41 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   public void cleanUp() {
     long now = timed() ? ticker.read() : 0;
     Removals<K, V> removals = newRemovals();
-    for (Stripe<K, V> stripe : stripes) {
-      stripe.lock(); // guards the stripe during its maintenance
-      try {
-        drainReadBuffer(stripe);
-        if (timed()) {
-          expireExactly(stripe, now, removals);
+    try {
+      for (Stripe<K, V> stripe : stripes) {
+        stripe.lock(); // guards the stripe during its maintenance
+        try {
+          if (timed()) {
+            expireExactly(stripe, now, removals);
+          } else {
+            drainReadBuffer(stripe);
+          }
+        } finally {
+          stripe.unlock();
         }
-      } finally {
-        stripe.unlock();
       }
+    } finally {
+      afterWrite(removals, now);
     }
-    afterWrite(removals);
   }
 
-  /** The scheduled clean-up: expires what is due in every stripe that is not busy. */
+  /**
+   * The scheduled clean-up: in every stripe that is not busy, applies buffered reads, re-slots a
+   * stale wheel and expires what is due; then hands the notifications to the executor.
+   */
   void cleanUpExpired() {
     long now = ticker.read();
     for (Stripe<K, V> stripe : stripes) {
-      if (stripe.mayHaveTimedEntries()) {
-        tryCleanUp(stripe, now);
+      if (stripe.mayHaveTimedEntries() && stripe.tryLock()) { // never waits for a busy stripe
+        Removals<K, V> removals = newRemovals();
+        try {
+          drainReadBuffer(stripe);
+          resettleWheel(stripe);
+          expire(stripe, now, removals);
+        } finally {
+          stripe.unlock();
+        }
+        deliver(removals);
       }
     }
   }
@@ -1400,7 +1730,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     return (listener == null) ? Removals.discarding() : new Removals<>();
   }
 
-  /** Hands removals to the listener through the executor; runs them here if it rejects. */
+  /**
+   * Hands removals to the listener through the executor. An executor that rejects the task, or
+   * throws anything else (logged), leaves it to run here: no notification is lost and the write
+   * that caused it does not fail after it committed. The task delivers once, even if an executor
+   * both runs it and throws.
+   */
   void deliver(Removals<K, V> removals) {
     if ((listener == null) || removals.isEmpty()) {
       return;
@@ -1409,6 +1744,10 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     try {
       executor.execute(task);
     } catch (RejectedExecutionException e) {
+      task.run();
+    } catch (RuntimeException | Error e) {
+      LOGGER.log(System.Logger.Level.WARNING, "Executor " + executor
+          + " failed to run removal notifications; running them on the calling thread", e);
       task.run();
     }
   }
@@ -1434,18 +1773,21 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     long now = timed() ? ticker.read() : 0;
     long size = 0;
     Removals<K, V> removals = newRemovals();
-    for (Stripe<K, V> stripe : stripes) {
-      stripe.lock(); // count and expire consistently
-      try {
-        if (timed()) {
-          expireExactly(stripe, now, removals);
+    try {
+      for (Stripe<K, V> stripe : stripes) {
+        stripe.lock(); // count and expire consistently
+        try {
+          if (timed()) {
+            expireExactly(stripe, now, removals);
+          }
+          size += stripe.count;
+        } finally {
+          stripe.unlock();
         }
-        size += stripe.count;
-      } finally {
-        stripe.unlock();
       }
+    } finally {
+      deliver(removals);
     }
-    deliver(removals);
     return size;
   }
 

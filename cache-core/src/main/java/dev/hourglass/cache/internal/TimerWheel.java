@@ -20,8 +20,17 @@ import java.util.function.Consumer;
  *
  * <h2>Time</h2>
  * Ticks use arithmetic shifts, so negative {@link System#nanoTime()} readings order correctly. The
- * wheel's time never moves backwards: a ticker that does is ignored until it catches up, and a
- * deadline already in the past goes to the current level-0 bucket.
+ * wheel's time never moves backwards by itself: a ticker that lags a little (a writer preempted
+ * after reading it) is ignored until it catches up, and a deadline already in the past goes to
+ * the current level-0 bucket. A ticker that jumps far back is handled by its owner with
+ * {@link #rebuild}, which re-slots every node at the new time (O(n), once per jump), so expired
+ * entries do not wait for the ticker to catch up with the old time.
+ *
+ * <h2>Deadlines that move</h2>
+ * A node whose deadline moved later than its bucket (an idle entry that was read) needs no
+ * rescheduling: when its bucket fires the node is found unexpired and scheduled again. A deadline
+ * that moved earlier must be rescheduled by the owner ({@link #reschedule}, or {@link #rebuild}
+ * when it is not known which node moved), or the node would expire late.
  *
  * <h2>Concurrency</h2>
  * Not thread-safe: guarded by the stripe lock.
@@ -184,6 +193,34 @@ final class TimerWheel<K, V> {
     int top = LEVELS - 1;
     long ticks = (deadline >> SHIFTS[top]) - 1;
     return top * BUCKETS + (int) (ticks & (BUCKETS - 1));
+  }
+
+  /** The wheel's time: the latest reading it advanced to. */
+  long nanos() {
+    return nanos;
+  }
+
+  /**
+   * Sets the wheel's time to {@code wheelNanos} (which may be earlier than its current time) and
+   * puts every node in the bucket of its current deadline. O(n).
+   */
+  @SuppressWarnings("unchecked")
+  void rebuild(long wheelNanos) {
+    Node<K, V>[] nodes = (Node<K, V>[]) new Node<?, ?>[size];
+    int n = 0;
+    for (int slot = 0; slot < heads.length; slot++) {
+      for (Node<K, V> node = heads[slot]; node != null; node = node.timeNext) {
+        nodes[n++] = node;
+      }
+      heads[slot] = null;
+    }
+    size = 0;
+    nanos = wheelNanos;
+    for (int i = 0; i < n; i++) {
+      Node<K, V> node = nodes[i];
+      node.wheelSlot = -1;
+      schedule(node);
+    }
   }
 
   void clear() {
