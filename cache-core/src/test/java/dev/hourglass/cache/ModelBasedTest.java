@@ -25,6 +25,15 @@ import org.junit.jupiter.params.provider.EnumSource;
  * has been notified exactly once or is still present, and the internal structures agree
  * ({@link Invariants}).
  *
+ * <p>The sequences also generate the triggers of the bugs that escaped the other suites: an
+ * {@code Expiry} whose reads shorten some lifetimes and lengthen others ({@code EXPIRY_READ});
+ * bulk loads whose function throws, whose result throws while it is iterated, or whose values the
+ * {@code Expiry} rejects half-way; operations whose ticker reading lags (a writer preempted
+ * after reading the clock, or a clock that went back, by up to 3 s or by 30 s); and a listener,
+ * run on the calling thread, that calls back into the cache for the key it is told about
+ * ({@code computeIfPresent} rewriting the same value, which must never meet the caller's own
+ * in-flight marker).
+ *
  * <p>{@value #SEEDS_PER_SHAPE} seeds x {@value #STEPS} steps per shape. A failure names its shape
  * and seed; rerun just that one with
  * {@code mvn -pl cache-core test -Dtest=ModelBasedTest -Dhourglass.model.seed=SEED}, or run more
@@ -38,9 +47,46 @@ final class ModelBasedTest {
   static final long TTL = Duration.ofSeconds(10).toNanos();
   static final long ACCESS_TOLERANCE = Math.min(Duration.ofMillis(1).toNanos(), TTL / 64);
   static final long NEVER = Long.MIN_VALUE;
+  /** EXPIRY_READ: a read of an odd value shortens its lifetime to this, of an even one lengthens. */
+  static final long SHORT_READ = Duration.ofSeconds(2).toNanos();
+  static final long LONG_READ = Duration.ofSeconds(20).toNanos();
+
+  /** The lifetime EXPIRY_READ gives a value on a read. */
+  static long readLifetime(Integer value) {
+    return ((value & 1) == 1) ? SHORT_READ : LONG_READ;
+  }
+
+  /** The Expiry of the expiry shapes; it rejects negative values, which only bulk loads make. */
+  static final class ModelExpiry implements Expiry<Integer, Integer> {
+    final boolean reads;
+
+    ModelExpiry(boolean reads) {
+      this.reads = reads;
+    }
+
+    @Override
+    public long expireAfterCreate(Integer key, Integer value, long currentTimeNanos) {
+      if (value < 0) {
+        throw new IllegalArgumentException("poison value " + value);
+      }
+      return TTL;
+    }
+
+    @Override
+    public long expireAfterUpdate(Integer key, Integer value, long currentTimeNanos,
+        long currentDurationNanos) {
+      return expireAfterCreate(key, value, currentTimeNanos);
+    }
+
+    @Override
+    public long expireAfterRead(Integer key, Integer value, long currentTimeNanos,
+        long currentDurationNanos) {
+      return reads ? readLifetime(value) : currentDurationNanos;
+    }
+  }
 
   enum Shape {
-    NONE, EXPIRE_AFTER_WRITE, EXPIRE_AFTER_ACCESS, EXPIRY, SIZE, SIZE_AND_EXPIRY;
+    NONE, EXPIRE_AFTER_WRITE, EXPIRE_AFTER_ACCESS, EXPIRY, SIZE, SIZE_AND_EXPIRY, EXPIRY_READ;
 
     boolean bounded() {
       return (this == SIZE) || (this == SIZE_AND_EXPIRY);
@@ -52,6 +98,11 @@ final class ModelBasedTest {
 
     long ttl() {
       return ((this == NONE) || (this == SIZE)) ? NEVER : TTL;
+    }
+
+    /** Whether an {@code Expiry} decides lifetimes (and rejects the negative "poison" values). */
+    boolean expiry() {
+      return (this == EXPIRY) || (this == SIZE_AND_EXPIRY) || (this == EXPIRY_READ);
     }
   }
 
@@ -92,6 +143,10 @@ final class ModelBasedTest {
     final FakeTicker ticker;
     final RecordingListener<Integer, Integer> listener = new RecordingListener<>();
     final Cache<Integer, Integer> cache;
+    /** Keys the calling-back listener was told about during the current step. */
+    final List<Integer> calledBack = new ArrayList<>();
+    /** What the calling-back listener caught: must stay empty. */
+    final List<Throwable> callbackFailures = new ArrayList<>();
     final Map<Integer, Entry> model = new HashMap<>();
     /** Values stored at some point and not yet notified. */
     final Set<Integer> stored = new HashSet<>();
@@ -108,19 +163,34 @@ final class ModelBasedTest {
       this.shape = shape;
       this.random = new Random(seed);
       this.ticker = new FakeTicker(random.nextLong() >> 8);
+      @SuppressWarnings("unchecked")
+      Cache<Integer, Integer>[] self = new Cache[1];
+      // Records, then calls back into the cache for even keys, on the thread that removed.
+      RemovalListener<Integer, Integer> callingBack = (key, value, cause) -> {
+        listener.onRemoval(key, value, cause);
+        if ((key & 1) == 0) {
+          calledBack.add(key);
+          try {
+            self[0].asMap().computeIfPresent(key, (k, v) -> v);
+          } catch (Throwable t) {
+            callbackFailures.add(t);
+          }
+        }
+      };
       CacheBuilder<Integer, Integer> builder = Hourglass.newBuilder().ticker(ticker)
           .executor(Runnable::run).scheduler(Scheduler.disabledScheduler()).recordStats()
-          .concurrencyLevel(1 + random.nextInt(4)).removalListener(listener);
+          .concurrencyLevel(1 + random.nextInt(4)).removalListener(callingBack);
       switch (shape) {
         case EXPIRE_AFTER_WRITE -> builder.expireAfterWrite(Duration.ofNanos(TTL));
         case EXPIRE_AFTER_ACCESS -> builder.expireAfterAccess(Duration.ofNanos(TTL));
-        case EXPIRY -> builder.expireAfter(Expiry.writing((Integer k, Integer v) -> Duration.ofNanos(TTL)));
+        case EXPIRY -> builder.expireAfter(new ModelExpiry(false));
         case SIZE -> builder.maximumSize(BOUND);
-        case SIZE_AND_EXPIRY -> builder.maximumSize(BOUND)
-            .expireAfter(Expiry.writing((Integer k, Integer v) -> Duration.ofNanos(TTL)));
+        case SIZE_AND_EXPIRY -> builder.maximumSize(BOUND).expireAfter(new ModelExpiry(false));
+        case EXPIRY_READ -> builder.expireAfter(new ModelExpiry(true));
         default -> { }
       }
       this.cache = builder.build();
+      self[0] = cache;
     }
 
     void run() throws InterruptedException {
@@ -138,12 +208,18 @@ final class ModelBasedTest {
     }
 
     private void step(int step) {
+      int op = random.nextInt(12);
+      // A lagging ticker reading for the whole operation: a writer preempted after reading the
+      // clock, or a clock that went back (30 s is far enough for the timer wheel to rebuild).
+      long lag = ((op != 8) && (random.nextInt(8) == 0))
+          ? (random.nextBoolean() ? random.nextInt(3_000) * 1_000_000L : Duration.ofSeconds(30).toNanos())
+          : 0;
+      ticker.advanceNanos(-lag);
       long now = ticker.read();
       Integer key = random.nextInt(KEYS);
       Entry e = model.get(key);
       boolean live = (e != null) && e.live(now);
-      int op = random.nextInt(11);
-      String what = "step " + step + " op " + op + " key " + key;
+      String what = "step " + step + " op " + op + " key " + key + (lag > 0 ? " lagging " + lag + " ns" : "");
       if (Boolean.getBoolean("hourglass.model.trace")) {
         System.out.println(shape + " " + what + " at " + now + " model " + model);
       }
@@ -242,9 +318,12 @@ final class ModelBasedTest {
             store(key, v, now);
           }
         }
+        case 11 -> getAll(what, now, expected);
         default -> cache.cleanUp();
       }
       checkNotifications(what, expected);
+      callBack(what, now);
+      ticker.advanceNanos(lag);
       long at = ticker.read();
       Map<Integer, Integer> visible = new HashMap<>();
       model.forEach((k, entry) -> {
@@ -258,6 +337,7 @@ final class ModelBasedTest {
       assertThat(contents).as("contents after " + what).isEqualTo(visible);
       assertThat(cache.asMap().size()).as("size after " + what).isEqualTo(visible.size());
       checkNotifications(what + " (reads)", List.of()); // the reads above may clean up too
+      callBack(what + " (reads)", at);
       CacheStats stats = cache.stats();
       assertThat(new long[] {stats.hitCount(), stats.missCount(), stats.loadSuccessCount(),
           stats.loadFailureCount(), stats.evictionCount(), stats.evictionWeight()})
@@ -279,7 +359,141 @@ final class ModelBasedTest {
     private void touch(Integer key, Entry e, long now) {
       if (shape.access() && !e.custom() && (now + TTL - e.deadline() > 0)) {
         model.put(key, new Entry(e.value(), now + TTL + ACCESS_TOLERANCE));
+      } else if ((shape == Shape.EXPIRY_READ) && !e.custom()) {
+        model.put(key, new Entry(e.value(), now + readLifetime(e.value())));
       }
+    }
+
+    /**
+     * getAll of one to three keys with a bulk function that returns a fresh value per absent key,
+     * but sometimes leaves one out, adds an extra key, throws, returns a map whose iteration
+     * throws, or (expiry shapes) returns a value the expiry rejects.
+     */
+    private void getAll(String what, long now, List<Object[]> expected) {
+      List<Integer> keys = new ArrayList<>();
+      int count = 1 + random.nextInt(3);
+      for (int i = 0; i < count; i++) {
+        keys.add(random.nextInt(KEYS));
+      }
+      int fault = random.nextInt(6); // 0 throws, 1 iteration throws, 2 poison, 3 omits one, 4 extra
+      Map<Integer, Integer> result = new HashMap<>();
+      List<Integer> absent = new ArrayList<>();
+      for (Integer k : new java.util.LinkedHashSet<>(keys)) {
+        Entry entry = model.get(k);
+        if ((entry != null) && entry.live(now)) {
+          result.put(k, entry.value());
+          hits++;
+          touch(k, entry, now);
+        } else {
+          absent.add(k);
+          misses++;
+        }
+      }
+      Map<Integer, Integer> returned = new java.util.LinkedHashMap<>();
+      for (Integer k : absent) {
+        returned.put(k, ++ids);
+      }
+      boolean poison = (fault == 2) && shape.expiry() && !absent.isEmpty();
+      if (poison) {
+        returned.put(absent.get(absent.size() - 1), -(++ids));
+      }
+      if ((fault == 3) && !absent.isEmpty()) {
+        returned.remove(absent.get(0));
+      }
+      Integer extraKey = KEYS + random.nextInt(2); // keys outside the usual range
+      if ((fault == 4) && !absent.isEmpty()) { // with nothing absent the function is not called
+        returned.put(extraKey, ++ids);
+      }
+      boolean whole = ((fault == 0) || (fault == 1)) && !absent.isEmpty(); // called only if any is absent
+      java.util.function.Function<Set<? extends Integer>, Map<Integer, Integer>> function = missing -> {
+        assertThat(new HashSet<Integer>(missing)).as(what + " bulk keys").isEqualTo(new HashSet<>(absent));
+        if (fault == 0) {
+          throw new IllegalStateException("bulk load failed");
+        }
+        if (fault == 1) {
+          return new java.util.AbstractMap<>() {
+            @Override
+            public Set<Map.Entry<Integer, Integer>> entrySet() {
+              return new java.util.AbstractSet<>() {
+                @Override
+                public java.util.Iterator<Map.Entry<Integer, Integer>> iterator() {
+                  java.util.Iterator<Map.Entry<Integer, Integer>> it = returned.entrySet().iterator();
+                  return new java.util.Iterator<>() {
+                    @Override
+                    public boolean hasNext() {
+                      return true;
+                    }
+
+                    @Override
+                    public Map.Entry<Integer, Integer> next() {
+                      if (!it.hasNext()) {
+                        throw new java.util.ConcurrentModificationException("live view");
+                      }
+                      return it.next();
+                    }
+                  };
+                }
+
+                @Override
+                public int size() {
+                  return returned.size();
+                }
+              };
+            }
+          };
+        }
+        return returned;
+      };
+      Map<Integer, Integer> got;
+      try {
+        got = cache.getAll(keys, function);
+        assertThat(whole || poison).as(what + ": getAll should have thrown").isFalse();
+      } catch (IllegalStateException | IllegalArgumentException
+          | java.util.ConcurrentModificationException t) {
+        assertThat(whole || poison).as(what + ": getAll threw " + t).isTrue();
+        got = null;
+      }
+      if (!absent.isEmpty()) {
+        if (whole || poison) {
+          loadFailures++;
+        } else {
+          loadSuccesses++;
+        }
+      }
+      if (!whole) {
+        for (Map.Entry<Integer, Integer> r : returned.entrySet()) {
+          if ((r.getValue() < 0) || (poison && !absent.contains(r.getKey()))) {
+            continue; // rejected, or an extra after a failure: never stored
+          }
+          Entry before = model.get(r.getKey());
+          replaced(before, (before != null) && before.live(now), expected);
+          store(r.getKey(), r.getValue(), now);
+          if (absent.contains(r.getKey())) {
+            result.put(r.getKey(), r.getValue());
+          }
+        }
+      }
+      if (got != null) {
+        assertThat(got).as(what + " getAll result").isEqualTo(result);
+      }
+    }
+
+    /**
+     * The calling-back listener rewrote every even key it was told about with its own value, as
+     * a write at the operation's time: the entry, if live, now has the policy's lifetime from
+     * then (and no TTL of its own).
+     */
+    private void callBack(String what, long now) {
+      assertThat(callbackFailures).as("%s: the listener's call back into the cache failed", what)
+          .isEmpty();
+      for (Integer k : calledBack) {
+        Entry entry = model.get(k);
+        if ((entry != null) && entry.live(now)) {
+          long ttl = shape.ttl();
+          model.put(k, new Entry(entry.value(), (ttl == NEVER) ? NEVER : now + ttl));
+        }
+      }
+      calledBack.clear();
     }
 
     /** The entry an operation displaces: notified replaced if live; if expired, see below. */
