@@ -74,8 +74,9 @@ public interface Cache<K, V> {
    *     {@code keys}
    * @throws NullPointerException if {@code keys}, any key, or {@code mappingFunction} is null, or
    *     if the function returns a map with a null key or value
-   * @throws RuntimeException or {@link Error} as thrown by the mapping function; nothing it would
-   *     have computed is stored
+   * @throws RuntimeException or {@link Error} as thrown by the mapping function, in which case
+   *     nothing it computed is stored; or as thrown while storing one of its entries (a weigher or
+   *     expiry), in which case the other requested entries are stored and the extra ones are not
    */
   Map<K, V> getAll(
       Iterable<? extends K> keys,
@@ -132,7 +133,13 @@ public interface Cache<K, V> {
    */
   void invalidateAll(Iterable<? extends K> keys);
 
-  /** Removes every entry, reporting each as {@link RemovalCause#EXPLICIT}. */
+  /**
+   * Removes every entry, reporting each as {@link RemovalCause#EXPLICIT} (or
+   * {@link RemovalCause#EXPIRED} if it had already expired). Does not wait for loads and computes
+   * in progress: one that started before this call stores nothing when it finishes. Its callers
+   * still receive the value, and the listener hears it as {@code EXPLICIT}, as if it had been
+   * stored and then removed by this call.
+   */
   void invalidateAll();
 
   /**

@@ -19,7 +19,7 @@ package dev.hourglass.cache.internal;
  * @param <V> the type of values
  */
 final class LruPolicy<K, V> {
-  /** Access order; idle-time expiration scans it from the head too. */
+  /** Access order, least recent at the head. (Idle expiration uses the timer wheel, not this.) */
   final AccessOrderDeque<K, V> order = new AccessOrderDeque<>();
   /**
    * The move count ({@code Stripe.Counters.moves}) as of the last multiple of 64, published for

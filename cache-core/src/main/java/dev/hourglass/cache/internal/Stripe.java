@@ -60,11 +60,11 @@ final class Stripe<K, V> extends ReentrantLock {
     long q0, q1, q2, q3, q4, q5, q6, q7;
   }
 
-  /** Access order for eviction and idle expiration, or null when neither is configured. */
+  /** Access order for eviction, or null when the cache has no size bound. */
   final LruPolicy<K, V> policy;
   /** Write order for a fixed time to live, or null. */
   final WriteOrderDeque<K, V> writeOrder;
-  /** Per-entry deadlines; created on first use; guarded by the lock. */
+  /** Per-entry, idle and out-of-order deadlines; created on first use; guarded by the lock. */
   TimerWheel<K, V> wheel;
   /** Lossy buffer of hits waiting to be applied to the policy, or null when no policy needs them. */
   final MpscAtomicArrayQueue<Node<K, V>> readBuffer;
