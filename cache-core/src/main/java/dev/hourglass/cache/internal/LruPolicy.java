@@ -59,8 +59,17 @@ final class LruPolicy<K, V> {
    * would change nothing that eviction can see soon, so readers skip the buffer. Hot keys then
    * cost no shared write at all, and the order stays LRU to within that eighth. Racy reads of
    * {@code tick} and {@code accessTick}: a stale answer only buffers one read too many or too few.
+   *
+   * <p>The stripe's eldest node is always worth it, however recently it moved: eviction compares
+   * the eldest nodes' stamps across stripes, and a stamp that skipped its reads would make a node
+   * that is alone in its stripe look least recent forever (a small cache then evicted the entry
+   * just read). {@code accessPrev} is null only at the head; it is a racy read of the node's own
+   * field, which the reader has in its cache already.
    */
   boolean worthRecording(Node<K, V> node, int size) {
+    if (node.accessPrev == null) {
+      return true;
+    }
     int window = size >>> 3;
     if (window < 64) {
       return (smallTick - node.accessTick) > window;

@@ -1451,9 +1451,18 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   /** What one attempt to evict from a stripe did. */
   private enum Evicted { ONE, NONE, NEWER }
 
+  /** Non-empty stripes compared per eviction round. */
+  private static final int VICTIM_SAMPLES = 16;
   /**
-   * Evicts until the total weight is within the bound. Each round samples up to 16 stripes and
-   * picks the one whose least recent entry has the oldest stamp. Stamps only reflect the reads
+   * Stripes visited per round to find them: a sparse cache (few entries over many stripes) is
+   * sampled whole, or nearly, so that its few entries are compared at all.
+   */
+  private static final int MAX_VICTIM_VISITS = 256;
+
+  /**
+   * Evicts until the total weight is within the bound. Each round samples up to 16 non-empty
+   * stripes (visiting at most 256) and picks the one whose least recent entry has the oldest
+   * stamp. Stamps only reflect the reads
    * already applied, so under the chosen stripe's lock its buffered reads are applied first; if
    * its eldest entry is then newer than the runner-up's, the choice is made again (at most twice
    * in a row, so a stream of reads cannot starve eviction).
@@ -1461,18 +1470,19 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   private void evictToBound(long now, Removals<K, V> removals) {
     int rechosen = 0;
     while (totalWeight.get() > maximum) {
-      int n = stripes.length;
-      int samples = Math.min(n, 16);
+      int visits = Math.min(stripes.length, MAX_VICTIM_VISITS);
       int start = victimCursor; // racy hint: any value spreads the sampling
       victimCursor = start + 1;
       Stripe<K, V> best = null;
       int bestStamp = 0;
       boolean hasRunnerUp = false;
       int runnerUpStamp = 0;
-      for (int i = 0; i < samples; i++) {
+      int sampled = 0;
+      for (int i = 0; (i < visits) && (sampled < VICTIM_SAMPLES); i++) {
         Stripe<K, V> stripe = stripes[(start + i) & stripeMask];
         Node<K, V> eldest = stripe.policy.eldestHint();
         if (eldest != null) {
+          sampled++;
           int stamp = eldest.stamp; // racy read, a hint only
           if ((best == null) || (stamp - bestStamp < 0)) {
             if (best != null) {
