@@ -910,27 +910,13 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     try {
       for (;;) {
         now = timed() ? ticker.read() : 0;
-        Flight flight;
-        V found = null;
-        stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
-        try {
-          flight = stripe.flight(key, hash);
-          if (flight == null) {
-            Node<K, V> node = liveNode(stripe, key, hash, now, removals);
-            if (node != null) {
-              found = node.value;
-            } else {
-              mine = new Flight(key, hash, true, now);
-              stripe.addFlight(mine);
-            }
-          }
-        } finally {
-          stripe.unlock();
-        }
-        if (found != null) {
+        Claim<V> claim = claimLoad(stripe, key, hash, now, removals);
+        if (claim.value != null) {
           recordHits(recordStats, 1);
-          return found;
+          return claim.value;
         }
+        Flight flight = claim.other;
+        mine = claim.mine;
         if (flight != null) {
           flight.await();
           if (!flight.isLoad || flight.cancelled()) {
@@ -947,6 +933,38 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     } finally {
       afterWrite(removals, (mine == null) ? now : mine.installedAtNanos);
     }
+  }
+
+  /** What a load found for its key under the stripe lock: exactly one field is set. */
+  private static final class Claim<V> {
+    V value;
+    Flight other;
+    Flight mine;
+  }
+
+  /**
+   * Under the stripe lock: the key's live value, or another caller's flight to wait for, or else
+   * a new load flight of ours, registered (an expired entry met on the way is removed).
+   */
+  private Claim<V> claimLoad(Stripe<K, V> stripe, K key, int hash, long now,
+      Removals<K, V> removals) {
+    Claim<V> claim = new Claim<>();
+    stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
+    try {
+      claim.other = stripe.flight(key, hash);
+      if (claim.other == null) {
+        Node<K, V> node = liveNode(stripe, key, hash, now, removals);
+        if (node != null) {
+          claim.value = node.value;
+        } else {
+          claim.mine = new Flight(key, hash, true, now);
+          stripe.addFlight(claim.mine);
+        }
+      }
+    } finally {
+      stripe.unlock();
+    }
+    return claim;
   }
 
   /**
@@ -1230,30 +1248,13 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         int hash = spread(key.hashCode());
         Stripe<K, V> stripe = stripeFor(hash);
         now = timed() ? ticker.read() : 0; // per key: a reading from before the loop goes stale
-        Flight other = null;
-        Flight registered = null;
-        V value = null;
-        stripe.lockForWrite(); // guards the table and the in-flight markers of this stripe
-        try {
-          other = stripe.flight(key, hash);
-          if (other == null) {
-            Node<K, V> node = liveNode(stripe, key, hash, now, removals);
-            if (node != null) {
-              value = node.value;
-            } else {
-              registered = new Flight(key, hash, true, now);
-              stripe.addFlight(registered);
-            }
-          }
-        } finally {
-          stripe.unlock();
-        }
-        if (registered != null) {
-          mine.put(key, registered);
-        } else if (other != null) {
-          others.put(key, other);
+        Claim<V> claim = claimLoad(stripe, key, hash, now, removals);
+        if (claim.mine != null) {
+          mine.put(key, claim.mine);
+        } else if (claim.other != null) {
+          others.put(key, claim.other);
         } else {
-          found.put(key, value);
+          found.put(key, claim.value);
           hits++;
         }
       }
