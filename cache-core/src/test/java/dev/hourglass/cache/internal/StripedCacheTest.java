@@ -251,6 +251,22 @@ final class StripedCacheTest {
     assertThat(one.getIfPresent("a")).isEqualTo("b");
   }
 
+  /** Decided in issue 8: any level is accepted; the stripes stop at 4,096 (about 1 KiB each). */
+  @Test
+  void concurrencyLevel_aboveTheCap_builds4096Stripes() {
+    for (int level : new int[] {4_097, 65_536, 1_000_000, Integer.MAX_VALUE}) {
+      StripedCache<Object, Object> cache = striped(Hourglass.newBuilder().concurrencyLevel(level)
+          .maximumSize(10).build());
+      assertThat(cache.stripes).as("stripes for concurrencyLevel %d", level).hasSize(4_096);
+      for (int i = 0; i < 100; i++) {
+        cache.put(i, i);
+      }
+      assertThat(cache.estimatedSize()).isEqualTo(10);
+    }
+    assertThat(striped(Hourglass.newBuilder().concurrencyLevel(4_096).build()).stripes).hasSize(4_096);
+    assertThat(striped(Hourglass.newBuilder().concurrencyLevel(3_000).build()).stripes).hasSize(4_096);
+  }
+
   @Test
   void systemScheduler_isSharedAndDaemon() {
     assertThat(Scheduler.systemScheduler()).isSameAs(SharedCleaner.INSTANCE);
