@@ -335,9 +335,14 @@ final class DefectRegressionTest {
     cache.put(1, 1);
     ticker.advance(Duration.ofMillis(150));
     AtomicReference<Integer> result = new AtomicReference<>();
-    Throwable thrown = catchThrowable(() -> result.set(write(cache, op, 1, k -> 2)));
-
-    assertKeysUsable(cache, List.of(1), k -> k * 10);
+    Throwable thrown;
+    try (CapturedLog log = new CapturedLog()) {
+      thrown = catchThrowable(() -> result.set(write(cache, op, 1, k -> 2)));
+      assertKeysUsable(cache, List.of(1), k -> k * 10);
+      assertThat(log.records).as("the executor's failure, logged")
+          .anyMatch(r -> (r.getThrown() != null)
+              && "executor is shut down".equals(r.getThrown().getMessage()));
+    }
     assertThat(thrown).as("the write through a throwing executor").isNull();
     assertThat(result.get()).isEqualTo(2);
     assertThat(listener.list()).contains(new Removal<>(1, 1, RemovalCause.EXPIRED));
