@@ -38,6 +38,9 @@ public final class CacheBuilder<K, V> {
   private Weigher<? super K, ? super V> weigher;
   private long expireAfterWriteNanos = UNSET;
   private long expireAfterAccessNanos = UNSET;
+  /** The durations as given, for messages: the nanoseconds above may be saturated. */
+  private Duration expireAfterWrite;
+  private Duration expireAfterAccess;
   private Expiry<? super K, ? super V> expiry;
   private Ticker ticker;
   private Executor executor;
@@ -148,9 +151,10 @@ public final class CacheBuilder<K, V> {
    */
   public CacheBuilder<K, V> expireAfterWrite(Duration duration) {
     Objects.requireNonNull(duration, "duration");
-    requireUnsetDuration("expireAfterWrite", expireAfterWriteNanos);
+    requireUnset("expireAfterWrite", expireAfterWrite);
     requireNonNegative("expireAfterWrite", duration);
     this.expireAfterWriteNanos = Expiry.toNanosSaturated(duration);
+    this.expireAfterWrite = duration;
     return this;
   }
 
@@ -165,9 +169,10 @@ public final class CacheBuilder<K, V> {
    */
   public CacheBuilder<K, V> expireAfterAccess(Duration duration) {
     Objects.requireNonNull(duration, "duration");
-    requireUnsetDuration("expireAfterAccess", expireAfterAccessNanos);
+    requireUnset("expireAfterAccess", expireAfterAccess);
     requireNonNegative("expireAfterAccess", duration);
     this.expireAfterAccessNanos = Expiry.toNanosSaturated(duration);
+    this.expireAfterAccess = duration;
     return this;
   }
 
@@ -359,12 +364,6 @@ public final class CacheBuilder<K, V> {
     }
   }
 
-  private static void requireUnsetDuration(String name, long currentNanos) {
-    if (currentNanos != UNSET) {
-      throw new IllegalStateException(name + " was already set to " + Duration.ofNanos(currentNanos));
-    }
-  }
-
   private static void requireUnset(String name, Object current) {
     if (current != null) {
       throw new IllegalStateException(name + " was already set to " + current);
@@ -395,8 +394,8 @@ public final class CacheBuilder<K, V> {
     if (concurrencyLevel > 0) s.append("concurrencyLevel=").append(concurrencyLevel).append(", ");
     if (maximumSize != UNSET) s.append("maximumSize=").append(maximumSize).append(", ");
     if (maximumWeight != UNSET) s.append("maximumWeight=").append(maximumWeight).append(", ");
-    if (expireAfterWriteNanos != UNSET) s.append("expireAfterWrite=").append(Duration.ofNanos(expireAfterWriteNanos)).append(", ");
-    if (expireAfterAccessNanos != UNSET) s.append("expireAfterAccess=").append(Duration.ofNanos(expireAfterAccessNanos)).append(", ");
+    if (expireAfterWrite != null) s.append("expireAfterWrite=").append(expireAfterWrite).append(", ");
+    if (expireAfterAccess != null) s.append("expireAfterAccess=").append(expireAfterAccess).append(", ");
     if (expiry != null) s.append("expiry, ");
     if (recordStats) s.append("recordStats, ");
     if (s.charAt(s.length() - 1) == ' ') s.setLength(s.length() - 2);

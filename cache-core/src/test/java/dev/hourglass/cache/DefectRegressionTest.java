@@ -775,7 +775,15 @@ final class DefectRegressionTest {
     assertThat(result).isEqualTo(2);
     assertThat(failures).extracting(Throwable::toString).as("exceptions inside the listener")
         .isEmpty();
-    assertThat(seen).as("what the listener saw for the key").containsExactly(2);
+    if (op == Recomputing.COMPUTE) {
+      assertThat(seen).as("what the listener saw for the key").containsExactly(2);
+    } else {
+      // These read the key lock-free first; since the current wheel bucket's expired entries are
+      // removed by any maintenance, that read may remove the old entry itself, before any flight
+      // exists, and its listener then sees the key absent. Either way, never a flight of its own.
+      assertThat(seen).as("what the listener saw for the key").hasSize(1);
+      assertThat(seen.get(0)).as("what the listener saw for the key").isIn(null, 2);
+    }
     assertThat(cache.getIfPresent(1)).isEqualTo(2);
   }
 

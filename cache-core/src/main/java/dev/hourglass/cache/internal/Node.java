@@ -17,11 +17,19 @@ import java.lang.invoke.VarHandle;
  *
  * <h2>Value and deadline</h2>
  * The two are separate fields, written by one writer under the lock and read by any number of
- * readers without it. A reader loads the deadline, the value and the deadline again, and accepts
- * the pair only if both deadline loads agree (otherwise it loads again; a write is two stores, so
- * this ends at once). The writer orders its stores by the direction of the change
- * ({@link #setValueAndDeadline}), so that every pair a reader can accept is either the old pair,
- * the new pair, or a mix that gives the same answer as one of them:
+ * readers without it. A write brackets its two stores with {@code writeSeq}, odd while it is
+ * under way (a seqlock). A reader loads the count, the deadline, the value, the deadline again and
+ * the count again, and accepts the pair only if the count was even and both loads of each agree;
+ * otherwise it loads again (a write is a few stores, so this ends at once). Readers that move a
+ * deadline for a read (idle time, {@code expireAfterRead}) CAS it without the count, from the
+ * deadline of the value they read, so either deadline pairs correctly with that value. The count
+ * alone would be enough but for its wrap-around (a byte, 128 writes); the deadline check alone
+ * would be enough but for a deadline that comes back to an earlier value (a stuck or coarse
+ * ticker, or an {@code Expiry} that computes absolute deadlines, writing long, short, long: a
+ * reader could take the first long deadline, the short value and the second long deadline).
+ * A wrong pair would need both at once. The writer also orders its two stores by the direction of
+ * the change ({@link #setValueAndDeadline}), so that even a pair read across a write gives the
+ * answer of the old pair or of the new:
  * <ul>
  *   <li>Deadline later (or unchanged): value first, then deadline. A reader may see the new value
  *       with the old, earlier deadline: it then expires the new value early, at a time when the
@@ -46,6 +54,7 @@ final class Node<K, V> {
   private static final VarHandle VALUE;
   private static final VarHandle NEXT;
   private static final VarHandle EXPIRES_AT;
+  private static final VarHandle WRITE_SEQ;
 
   static {
     try {
@@ -53,6 +62,7 @@ final class Node<K, V> {
       VALUE = lookup.findVarHandle(Node.class, "value", Object.class);
       NEXT = lookup.findVarHandle(Node.class, "next", Node.class);
       EXPIRES_AT = lookup.findVarHandle(Node.class, "expiresAtNanos", long.class);
+      WRITE_SEQ = lookup.findVarHandle(Node.class, "writeSeq", byte.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -83,6 +93,12 @@ final class Node<K, V> {
   /** The timer-wheel bucket holding the node, or -1 (at most 384 buckets, so a short suffices). */
   short wheelSlot = -1;
   byte flags;
+  /**
+   * Counts the writes of value and deadline, odd while one is under way (a seqlock). A byte: it
+   * fills what would be padding, so the node stays 72 bytes. Written under the lock, read by
+   * readers; see "Value and deadline".
+   */
+  byte writeSeq;
 
   /** Recency stamp from the cache's clock; written under the lock, read racily by eviction. */
   int stamp;
@@ -123,6 +139,9 @@ final class Node<K, V> {
    * the store before it, and the value object's own fields, before itself.
    */
   void setValueAndDeadline(V value, long deadline) {
+    byte seq = writeSeq;
+    WRITE_SEQ.setOpaque(this, (byte) (seq + 1)); // odd: a write is under way
+    VarHandle.storeStoreFence(); // the odd count is visible before either store below
     long old = expiresAtNanos;
     boolean later = (deadline == NEVER) || ((old != NEVER) && (deadline - old >= 0));
     if (later) {
@@ -134,6 +153,23 @@ final class Node<K, V> {
       EXPIRES_AT.setRelease(this, deadline);
       VALUE.setRelease(this, value); // after the earlier deadline: see the class note
     }
+    WRITE_SEQ.setRelease(this, (byte) (seq + 2)); // even: after both stores above
+  }
+
+  /** The write count, first load of a reader's pair (acquire: orders the loads that follow). */
+  int writeSeqAcquire() {
+    return (byte) WRITE_SEQ.getAcquire(this);
+  }
+
+  /**
+   * Whether the deadline and value a reader loaded since {@code writeSeqAcquire()} returned
+   * {@code seq} form a pair that was true at once: no write was under way or completed in
+   * between, and the deadline is still the one loaded. The reader's volatile loads of value and
+   * deadline order these loads after them.
+   */
+  boolean unchangedSince(int seq, long deadline) {
+    return ((seq & 1) == 0) && (expiresAtNanos == deadline)
+        && ((byte) WRITE_SEQ.getAcquire(this) == seq);
   }
 
   /** Relinks the chain under the lock. Release: readers walking through see a whole node. */

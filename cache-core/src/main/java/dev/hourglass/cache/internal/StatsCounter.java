@@ -43,8 +43,16 @@ final class StatsCounter {
     evictionWeight.add(weight);
   }
 
+  /** A snapshot; a sum past {@code Long.MAX_VALUE} (say, of huge weights) saturates there. */
   CacheStats snapshot() {
-    return new CacheStats(hits.sum(), misses.sum(), loadSuccesses.sum(), loadFailures.sum(),
-        loadTimeNanos.sum(), evictions.sum(), evictionWeight.sum());
+    return new CacheStats(saturated(hits), saturated(misses), saturated(loadSuccesses),
+        saturated(loadFailures), saturated(loadTimeNanos), saturated(evictions),
+        saturated(evictionWeight));
+  }
+
+  /** The sum of non-negative additions: negative only if it overflowed. */
+  private static long saturated(LongAdder adder) {
+    long sum = adder.sum();
+    return (sum < 0) ? Long.MAX_VALUE : sum;
   }
 }

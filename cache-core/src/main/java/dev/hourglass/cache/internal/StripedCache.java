@@ -13,7 +13,6 @@ import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -157,6 +156,8 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   /** Where victim sampling starts; a racy rotating hint. */
   private int victimCursor;
   private final AtomicBoolean cleanerStarted = new AtomicBoolean();
+  /** How many times invalidateAll has begun; a bulk load compares it before and after. */
+  private final AtomicInteger clears = new AtomicInteger();
   private volatile Future<?> cleanerFuture;
 
   private MapView<K, V> mapView;
@@ -263,10 +264,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   private V readValue(Stripe<K, V> stripe, Node<K, V> node, boolean recordAccess) {
     long deadline;
     V value;
-    do { // a pair that was true at once: see Node's note on reading value and deadline
+    int seq;
+    do { // a pair that was true at once: see Node, "Value and deadline"
+      seq = node.writeSeqAcquire();
       deadline = node.expiresAtNanos;
-      value = node.value; // null once removed
-    } while (node.expiresAtNanos != deadline);
+      value = node.value;
+    } while (!node.unchangedSince(seq, deadline));
     if (value == null) {
       return null;
     }
@@ -298,10 +301,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   V peekValue(Node<K, V> node) {
     long deadline;
     V value;
-    do { // a pair that was true at once: see Node
+    int seq;
+    do { // a pair that was true at once: see Node, "Value and deadline"
+      seq = node.writeSeqAcquire();
       deadline = node.expiresAtNanos;
       value = node.value;
-    } while (node.expiresAtNanos != deadline);
+    } while (!node.unchangedSince(seq, deadline));
     if ((value == null) || ((deadline != Node.NEVER) && (ticker.read() - deadline >= 0))) {
       return null;
     }
@@ -423,10 +428,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
           seen = stripe.find(key, hash);
           if (seen != null) {
             V seenValue;
-            do { // a consistent pair, see Node
+            int seq;
+            do { // a pair that was true at once: see Node, "Value and deadline"
+              seq = seen.writeSeqAcquire();
               seenDeadline = seen.expiresAtNanos;
               seenValue = seen.value;
-            } while (seen.expiresAtNanos != seenDeadline);
+            } while (!seen.unchangedSince(seq, seenDeadline));
             seenLive = (seenValue != null) && !Node.isExpired(seenDeadline, now);
           }
         }
@@ -499,10 +506,18 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     return Node.NEVER;
   }
 
+  /**
+   * {@code now + duration}, the duration clamped to [0, MAX_DURATION_NANOS]. The one deadline that
+   * collides with {@link Node#NEVER} moves a nanosecond: later for a positive duration, earlier
+   * (so it has passed at {@code now}) for a zero one.
+   */
   static long deadlineOf(long now, long durationNanos) {
     long duration = Math.min(Math.max(durationNanos, 0), MAX_DURATION_NANOS);
     long deadline = now + duration;
-    return (deadline == Node.NEVER) ? deadline + 1 : deadline;
+    if (deadline == Node.NEVER) {
+      return (duration == 0) ? deadline - 1 : deadline + 1;
+    }
+    return deadline;
   }
 
   private long weigh(K key, V value) {
@@ -710,6 +725,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
    */
   @Override
   public void invalidateAll() {
+    clears.incrementAndGet(); // before any stripe is cleared: bulk loads running now see it
     long now = timed() ? ticker.read() : 0;
     for (Stripe<K, V> stripe : stripes) {
       Removals<K, V> removals = newRemovals();
@@ -817,10 +833,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         }
         long seenDeadline;
         V seenValue;
-        do { // a consistent pair, see Node
+        int seq;
+        do { // a pair that was true at once: see Node, "Value and deadline"
+          seq = seen.writeSeqAcquire();
           seenDeadline = seen.expiresAtNanos;
           seenValue = seen.value;
-        } while (seen.expiresAtNanos != seenDeadline);
+        } while (!seen.unchangedSince(seq, seenDeadline));
         if ((seenValue == null) || Node.isExpired(seenDeadline, now)
             || (matchValue && (seenValue != expected))) {
           return null; // the finally delivers what earlier passes collected
@@ -1062,6 +1080,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       Removals<K, V> removals) {
     boolean timeLoad = recordStats && (stats != null);
     long start = 0;
+    FlightScope scope = enterFlight();
     try {
       start = timeLoad ? ticker.read() : 0;
       V value = function.apply(key, old);
@@ -1083,6 +1102,8 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       }
       land(stripe, flight, t, false);
       throw t;
+    } finally {
+      exitFlight(scope); // after the flight landed: notifications deferred meanwhile go out
     }
   }
 
@@ -1117,10 +1138,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
           seen = stripe.find(key, hash);
           if (seen != null) {
             V seenValue;
-            do { // a consistent pair, see Node
+            int seq;
+            do { // a pair that was true at once: see Node, "Value and deadline"
+              seq = seen.writeSeqAcquire();
               seenDeadline = seen.expiresAtNanos;
               seenValue = seen.value;
-            } while (seen.expiresAtNanos != seenDeadline);
+            } while (!seen.unchangedSince(seq, seenDeadline));
             seenLive = (seenValue != null) && !Node.isExpired(seenDeadline, now);
           }
         }
@@ -1239,10 +1262,15 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     }
     int hits = found.size();
     int misses = 0;
+    // Every flight we registered, listed before any user code can run (hashing into the map
+    // below calls the key's hashCode): whatever fails, the catch lands them all (landing twice
+    // is harmless).
+    List<Flight> registered = new ArrayList<>();
     Map<K, Flight> mine = new LinkedHashMap<>();
     Map<K, Flight> others = new LinkedHashMap<>();
     Removals<K, V> removals = newRemovals(); // delivered once every flight of ours has landed
     long now = 0;
+    FlightScope scope = enterFlight();
     try {
       for (K key : absent) {
         int hash = spread(key.hashCode());
@@ -1250,6 +1278,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         now = timed() ? ticker.read() : 0; // per key: a reading from before the loop goes stale
         Claim<V> claim = claimLoad(stripe, key, hash, now, removals);
         if (claim.mine != null) {
+          registered.add(claim.mine);
           mine.put(key, claim.mine);
         } else if (claim.other != null) {
           others.put(key, claim.other);
@@ -1260,7 +1289,19 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       }
       misses = mine.size();
       if (!mine.isEmpty()) {
-        now = runBulkFlights(mine, function, fromLoader, found, removals);
+        List<K> unsupported = new ArrayList<>();
+        now = runBulkFlights(mine, function, fromLoader, found, removals, unsupported);
+        if (!unsupported.isEmpty()) {
+          // The loader has no bulk form after all: load key by key, each load a flight of its
+          // own, so a load() that asks for another key of the batch simply loads it.
+          misses -= unsupported.size(); // each get counts its own hit or miss
+          for (K key : unsupported) {
+            V value = get(key);
+            if (value != null) {
+              found.put(key, value);
+            }
+          }
+        }
       }
       List<K> retry = new ArrayList<>();
       for (Map.Entry<K, Flight> e : others.entrySet()) {
@@ -1286,7 +1327,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         found.putAll(loadAll(retry, function, fromLoader)); // counts its own statistics
       }
     } catch (Throwable t) {
-      for (Flight flight : mine.values()) {
+      for (Flight flight : registered) {
         land(flight, null, true); // gave up for a reason that may not be this key's: waiters retry
       }
       throw t;
@@ -1296,6 +1337,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         stats.recordMisses(misses);
       }
       afterWrite(removals, now);
+      exitFlight(scope);
     }
     Map<K, V> result = new LinkedHashMap<>();
     for (K key : unique) {
@@ -1320,11 +1362,13 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
    */
   private long runBulkFlights(Map<K, Flight> mine,
       Function<? super Set<? extends K>, ? extends Map<? extends K, ? extends V>> function,
-      boolean fromLoader, Map<K, V> found, Removals<K, V> removals) {
+      boolean fromLoader, Map<K, V> found, Removals<K, V> removals, List<K> unsupported) {
     String source = fromLoader ? "CacheLoader.loadAll" : "mappingFunction";
-    long start = (stats != null) ? ticker.read() : 0;
+    int clearsBefore = clears.get();
+    long start = 0;
     List<Map.Entry<? extends K, ? extends V>> loaded;
     try {
+      start = (stats != null) ? ticker.read() : 0;
       Map<? extends K, ? extends V> map =
           function.apply(Collections.unmodifiableSet(new LinkedHashSet<>(mine.keySet())));
       Objects.requireNonNull(map, () -> source + " returned null");
@@ -1340,7 +1384,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         failAll(mine, e, start);
         throw e;
       }
-      return loadEachInFlight(mine, found, removals);
+      unsupported.addAll(mine.keySet()); // the caller loads them one by one
+      for (Flight flight : mine.values()) {
+        land(flight, null, true); // not loaded: waiters look again
+      }
+      mine.clear();
+      return 0;
     } catch (Throwable t) {
       failAll(mine, t, start);
       throw t;
@@ -1385,7 +1434,13 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     if (failure != null) {
       Throwables.sneakyThrow(failure);
     }
-    extras.forEach(this::put);
+    if (clears.get() != clearsBefore) {
+      // An invalidateAll ran while the function did: like the requested keys, the extra entries
+      // computed before it are not stored, and are reported as if stored and then invalidated.
+      extras.forEach((key, value) -> removals.add(key, value, RemovalCause.EXPLICIT));
+    } else {
+      extras.forEach(this::put);
+    }
     return now;
   }
 
@@ -1398,29 +1453,6 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       land(flight, t, false);
     }
     mine.clear();
-  }
-
-  /**
-   * Loads the keys of our flights one by one with {@code CacheLoader.load}, for a loader whose
-   * {@code loadAll} is unsupported. Each load is a flight of its own, counted as one load; a
-   * failing one stops the rest, whose flights the caller then cancels.
-   */
-  private long loadEachInFlight(Map<K, Flight> mine, Map<K, V> found, Removals<K, V> removals) {
-    long now = 0;
-    for (Iterator<Map.Entry<K, Flight>> it = mine.entrySet().iterator(); it.hasNext(); ) {
-      Map.Entry<K, Flight> e = it.next();
-      K key = e.getKey();
-      Flight flight = e.getValue();
-      Stripe<K, V> stripe = stripeFor(flight.hash);
-      it.remove(); // runFlight lands it, whatever happens
-      V value = runFlight(stripe, key, flight.hash, flight, null, (k, unused) -> loadOne(k),
-          true, removals);
-      now = flight.installedAtNanos;
-      if (value != null) {
-        found.put(key, value);
-      }
-    }
-    return now;
   }
 
   /**
@@ -1452,6 +1484,15 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   /** What one attempt to evict from a stripe did. */
   private enum Evicted { ONE, NONE, NEWER }
 
+  /**
+   * Whether the total weight exceeds the bound. Weights are never negative, so a negative total
+   * can only be a sum that overflowed {@code long}: that is over any bound too.
+   */
+  private boolean overBound() {
+    long total = totalWeight.get();
+    return (total > maximum) || (total < 0);
+  }
+
   /** Non-empty stripes compared per eviction round. */
   private static final int VICTIM_SAMPLES = 16;
   /**
@@ -1465,12 +1506,13 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
    * stripes (visiting at most 256) and picks the one whose least recent entry has the oldest
    * stamp. Stamps only reflect the reads
    * already applied, so under the chosen stripe's lock its buffered reads are applied first; if
-   * its eldest entry is then newer than the runner-up's, the choice is made again (at most twice
-   * in a row, so a stream of reads cannot starve eviction).
+   * its eldest entry is then newer than the runner-up's, the choice is made again. Each such round
+   * applies one sampled stripe's reads, so at most as many rounds as samples are needed; past that
+   * (a stream of new reads) the choice stands, so reads cannot starve eviction.
    */
   private void evictToBound(long now, Removals<K, V> removals) {
     int rechosen = 0;
-    while (totalWeight.get() > maximum) {
+    while (overBound()) {
       int visits = Math.min(stripes.length, MAX_VICTIM_VISITS);
       int start = victimCursor; // racy hint: any value spreads the sampling
       victimCursor = start + 1;
@@ -1499,7 +1541,8 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         }
       }
       Evicted outcome = (best == null) ? Evicted.NONE
-          : evictFrom(best, now, removals, hasRunnerUp && (rechosen < 2), runnerUpStamp);
+          : evictFrom(best, now, removals, hasRunnerUp && (rechosen < VICTIM_SAMPLES),
+              runnerUpStamp);
       if (outcome == Evicted.NEWER) {
         rechosen++;
         continue;
@@ -1534,7 +1577,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       if (timed()) {
         long before = stripe.count;
         expire(stripe, now, removals);
-        if ((stripe.count != before) && (totalWeight.get() <= maximum)) {
+        if ((stripe.count != before) && !overBound()) {
           return Evicted.ONE;
         }
       }
@@ -1585,8 +1628,10 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   }
 
   /**
-   * The regular expiration pass: pops expired nodes off the write-order queue and advances the
-   * timer wheel. O(1) amortized per expired node. Under the lock.
+   * The regular expiration pass: pops expired nodes off the write-order queue, advances the timer
+   * wheel, and expires the wheel's current bucket when its lower bound says something there is
+   * due (so nothing expired is left behind, also when the ticker lags the wheel). O(1) amortized
+   * per expired node. Under the lock.
    */
   private void expire(Stripe<K, V> stripe, long now, Removals<K, V> removals) {
     WriteOrderDeque<K, V> queue = stripe.writeOrder;
@@ -1601,9 +1646,13 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       if (now - wheel.nanos() < -WHEEL_REBUILD_BACKWARDS_NANOS) {
         wheel.rebuild(now); // the ticker went far back: do not wait for it to catch up
       }
-      // Checked first so that the common case (no bucket completed) allocates no lambda.
+      // Checked first so that the common case (nothing due) allocates no lambda.
       if ((wheel.size() > 0) && wheel.hasDueBuckets(now)) {
         wheel.advance(now, node -> removeNode(stripe, node, RemovalCause.EXPIRED, removals));
+      }
+      if ((wheel.size() > 0) && wheel.currentBucketMayHaveExpired(now)) {
+        wheel.expireCurrentBucket(now,
+            node -> removeNode(stripe, node, RemovalCause.EXPIRED, removals));
       }
     }
   }
@@ -1625,17 +1674,13 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   /**
    * Expiration that leaves nothing expired behind, for answers that must be exact: applies the
    * buffered reads (a read that shortened a deadline reschedules its node), re-slots the wheel if
-   * such a read was dropped, runs the regular pass, then expires the wheel's current bucket, the
-   * only place an expired node can still be (see TimerWheel.expireCurrentBucket). Under the lock.
+   * such a read was dropped, then runs the regular pass, which leaves no expired node in the
+   * write-order queue's head nor in the wheel. Under the lock.
    */
   private void expireExactly(Stripe<K, V> stripe, long now, Removals<K, V> removals) {
     drainReadBuffer(stripe);
     resettleWheel(stripe);
     expire(stripe, now, removals);
-    if ((stripe.wheel != null) && (stripe.wheel.size() > 0)) {
-      stripe.wheel.expireCurrentBucket(now,
-          node -> removeNode(stripe, node, RemovalCause.EXPIRED, removals));
-    }
   }
 
   /** Maintenance from a reader: never waits for the lock. */
@@ -1737,6 +1782,45 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
 
   /* ---------------- Notifications ---------------- */
 
+  /**
+   * Per thread: how many flights (loads and computes, of any cache) it is running, and the
+   * notifications produced meanwhile by what its user code called (a nested put, an
+   * invalidateAll from inside a compute). They are delivered when its outermost flight has
+   * landed: a listener on this thread must never meet a flight of its own, which would read as
+   * recursion. Thread-confined: no ordering needed.
+   */
+  private static final class FlightScope {
+    int depth;
+    ArrayList<Runnable> deferred;
+
+    void defer(Runnable delivery) {
+      if (deferred == null) {
+        deferred = new ArrayList<>();
+      }
+      deferred.add(delivery);
+    }
+  }
+
+  private static final ThreadLocal<FlightScope> FLIGHT_SCOPE =
+      ThreadLocal.withInitial(FlightScope::new);
+
+  private static FlightScope enterFlight() {
+    FlightScope scope = FLIGHT_SCOPE.get();
+    scope.depth++;
+    return scope;
+  }
+
+  /** Leaves a flight; the outermost one delivers what was deferred (deliveries never throw). */
+  private static void exitFlight(FlightScope scope) {
+    if ((--scope.depth == 0) && (scope.deferred != null)) {
+      ArrayList<Runnable> deliveries = scope.deferred;
+      scope.deferred = null;
+      for (Runnable delivery : deliveries) {
+        delivery.run();
+      }
+    }
+  }
+
   Removals<K, V> newRemovals() {
     return (listener == null) ? Removals.discarding() : new Removals<>();
   }
@@ -1751,14 +1835,24 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     if ((listener == null) || removals.isEmpty()) {
       return;
     }
+    FlightScope scope = FLIGHT_SCOPE.get();
+    if (scope.depth > 0) {
+      scope.defer(() -> dispatch(removals)); // this thread owns a flight: after it lands
+      return;
+    }
+    dispatch(removals);
+  }
+
+  /** Hands removals to the executor, or runs them here if it fails (see deliver). */
+  private void dispatch(Removals<K, V> removals) {
     Runnable task = () -> removals.deliverTo(listener);
     try {
       executor.execute(task);
     } catch (RejectedExecutionException e) {
       task.run();
-    } catch (RuntimeException | Error e) {
+    } catch (Throwable t) { // anything at all, checked exceptions thrown sneakily included
       LOGGER.log(System.Logger.Level.WARNING, "Executor " + executor
-          + " failed to run removal notifications; running them on the calling thread", e);
+          + " failed to run removal notifications; running them on the calling thread", t);
       task.run();
     }
   }

@@ -19,12 +19,22 @@ import java.util.function.Consumer;
  * needed (384 references per wheel).
  *
  * <h2>Time</h2>
- * Ticks use arithmetic shifts, so negative {@link System#nanoTime()} readings order correctly. The
+ * Ticks use arithmetic shifts, so negative {@link System#nanoTime()} readings order correctly, and
+ * tick counts are compared by masked difference, so a ticker that wraps past
+ * {@link Long#MAX_VALUE} keeps the wheel turning (bucket indices are continuous modulo 64 across
+ * the wrap). The
  * wheel's time never moves backwards by itself: a ticker that lags a little (a writer preempted
  * after reading it) is ignored until it catches up, and a deadline already in the past goes to
  * the current level-0 bucket. A ticker that jumps far back is handled by its owner with
  * {@link #rebuild}, which re-slots every node at the new time (O(n), once per jump), so expired
  * entries do not wait for the ticker to catch up with the old time.
+ *
+ * <h2>The current bucket</h2>
+ * The current level-0 bucket is the one place an expired node can still be after {@link #advance}
+ * (a node scheduled with a deadline at or before the wheel's time goes there, and so does a
+ * deadline of the current 0.27 s). The wheel keeps a lower bound of the deadlines in it, so
+ * {@link #expireCurrentBucket} runs (O(bucket size)) only when something there may have expired:
+ * once per bucket turn, or when a node with a deadline due now was added.
  *
  * <h2>Deadlines that move</h2>
  * A node whose deadline moved later than its bucket (an idle entry that was read) needs no
@@ -50,6 +60,12 @@ final class TimerWheel<K, V> {
   private final Node<K, V>[] heads;
   private long nanos;
   private int size;
+  /** Whether {@link #currentMin} is a lower bound of the current bucket's deadlines. */
+  private boolean currentMinKnown;
+  /** With {@link #currentMinKnown}: whether the current bucket is empty (then no bound). */
+  private boolean currentEmpty;
+  /** A lower bound of the deadlines in the current level-0 bucket, when known. */
+  private long currentMin;
 
   @SuppressWarnings("unchecked")
   TimerWheel(long nowNanos) {
@@ -63,7 +79,14 @@ final class TimerWheel<K, V> {
 
   /** Adds a node by its {@code expiresAtNanos}. */
   void schedule(Node<K, V> node) {
-    int slot = slotFor(node.expiresAtNanos);
+    long deadline = node.expiresAtNanos;
+    int slot = slotFor(deadline);
+    if (currentMinKnown && (slot == currentSlot())) {
+      if (currentEmpty || (deadline - currentMin < 0)) {
+        currentMin = deadline; // removals never lower the bound, so only additions move it
+      }
+      currentEmpty = false;
+    }
     Node<K, V> head = heads[slot];
     node.timePrev = null;
     node.timeNext = head;
@@ -78,8 +101,12 @@ final class TimerWheel<K, V> {
   /** Moves a node to the bucket of its current deadline. */
   void reschedule(Node<K, V> node) {
     if (node.wheelSlot >= 0) {
-      int slot = slotFor(node.expiresAtNanos);
+      long deadline = node.expiresAtNanos;
+      int slot = slotFor(deadline);
       if (slot == node.wheelSlot) {
+        if (currentMinKnown && (slot == currentSlot()) && (deadline - currentMin < 0)) {
+          currentMin = deadline; // moved earlier within the current bucket: keep the bound true
+        }
         return;
       }
       remove(node);
@@ -111,7 +138,25 @@ final class TimerWheel<K, V> {
 
   /** Whether moving to {@code nowNanos} would complete a level-0 bucket (else advancing is a no-op). */
   boolean hasDueBuckets(long nowNanos) {
-    return (nowNanos >> SHIFTS[0]) - (nanos >> SHIFTS[0]) > 0;
+    return (nowNanos - nanos > 0) && (ticksBetween(nowNanos, nanos, SHIFTS[0]) > 0);
+  }
+
+  /**
+   * How many ticks of {@code 2^shift} nanoseconds lie between two readings, {@code later} not
+   * before {@code earlier}: the difference of the ticks, masked so that a ticker that wrapped past
+   * {@link Long#MAX_VALUE} between them still counts forward.
+   */
+  private static long ticksBetween(long later, long earlier, int shift) {
+    return ((later >> shift) - (earlier >> shift)) & (-1L >>> shift);
+  }
+
+  private int currentSlot() {
+    return (int) ((nanos >> SHIFTS[0]) & (BUCKETS - 1));
+  }
+
+  /** Whether a node of the current level-0 bucket may have expired at {@code nowNanos}. */
+  boolean currentBucketMayHaveExpired(long nowNanos) {
+    return !currentMinKnown || (!currentEmpty && (nowNanos - currentMin >= 0));
   }
 
   /**
@@ -124,10 +169,13 @@ final class TimerWheel<K, V> {
       return;
     }
     nanos = nowNanos;
+    if (ticksBetween(nowNanos, previous, SHIFTS[0]) > 0) {
+      currentMinKnown = false; // a new current bucket: its bound is found by its first scan
+    }
     for (int level = 0; level < LEVELS; level++) {
       int shift = SHIFTS[level];
       long previousTicks = previous >> shift;
-      long delta = (nowNanos >> shift) - previousTicks;
+      long delta = ticksBetween(nowNanos, previous, shift);
       if (delta <= 0) {
         break; // coarser levels have not moved either
       }
@@ -146,15 +194,25 @@ final class TimerWheel<K, V> {
    * ({@code size()}, {@code cleanUp()}) rather than every write.
    */
   void expireCurrentBucket(long nowNanos, Consumer<Node<K, V>> onExpired) {
-    int slot = (int) ((nanos >> SHIFTS[0]) & (BUCKETS - 1));
+    int slot = currentSlot();
+    boolean empty = true;
+    long min = 0;
     for (Node<K, V> node = heads[slot]; node != null; ) {
       Node<K, V> next = node.timeNext;
-      if (Node.isExpired(node.expiresAtNanos, nowNanos)) {
+      long deadline = node.expiresAtNanos;
+      if (Node.isExpired(deadline, nowNanos)) {
         remove(node);
         onExpired.accept(node);
+      } else if (empty || (deadline - min < 0)) {
+        empty = false;
+        min = deadline;
       }
       node = next;
     }
+    // The bound is taken now, before onExpired's callers can schedule anything new here.
+    currentMinKnown = true;
+    currentEmpty = empty;
+    currentMin = min;
   }
 
   private void expireBucket(int slot, long nowNanos, Consumer<Node<K, V>> onExpired) {
@@ -216,6 +274,7 @@ final class TimerWheel<K, V> {
     }
     size = 0;
     nanos = wheelNanos;
+    currentMinKnown = false;
     for (int i = 0; i < n; i++) {
       Node<K, V> node = nodes[i];
       node.wheelSlot = -1;
@@ -226,5 +285,6 @@ final class TimerWheel<K, V> {
   void clear() {
     java.util.Arrays.fill(heads, null);
     size = 0;
+    currentMinKnown = false;
   }
 }

@@ -17,8 +17,9 @@ final class TimerWheelTest {
    * is never expired before its deadline, and always within one level-0 bucket after it.
    */
   @ParameterizedTest
-  @ValueSource(longs = {0L, -123_456_789_000L, 1L << 40, Long.MIN_VALUE / 4})
-  void advance_expiresEachNodeOnTimeAndNeverEarly(long start) {
+  @ValueSource(longs = {0L, -123_456_789_000L, 1L << 40, Long.MIN_VALUE / 4,
+      Long.MAX_VALUE - 3_600_000_000_000L, Long.MAX_VALUE - (1L << 28) / 2})
+  void advance_expiresEachNodeOnTimeAndNeverEarly(long start) { // the last two wrap past MAX
     Random random = new Random(start ^ 42);
     TimerWheel<Integer, Integer> wheel = new TimerWheel<>(start);
     List<Node<Integer, Integer>> nodes = new ArrayList<>();
@@ -58,6 +59,33 @@ final class TimerWheelTest {
       }
     }
     assertThat(expired).hasSize(nodes.size());
+    assertThat(wheel.size()).isZero();
+  }
+
+  /**
+   * The current bucket's lower bound stays true: a node whose deadline moves earlier inside the
+   * current bucket, and one scheduled there after a scan, are both found due.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {0L, Long.MAX_VALUE - 1})
+  void currentBucket_boundFollowsDeadlinesMovedEarlier(long start) {
+    TimerWheel<Integer, Integer> wheel = new TimerWheel<>(start);
+    Node<Integer, Integer> late = new Node<>(1, 1, 1, null);
+    late.expiresAtNanos = start + BUCKET - 1; // end of the current bucket
+    wheel.schedule(late);
+    List<Node<Integer, Integer>> expired = new ArrayList<>();
+    assertThat(wheel.currentBucketMayHaveExpired(start)).as("unknown before a scan").isTrue();
+    wheel.expireCurrentBucket(start, expired::add);
+    assertThat(expired).isEmpty();
+    assertThat(wheel.currentBucketMayHaveExpired(start + 1)).as("bound known, nothing due").isFalse();
+    late.expiresAtNanos = start + 1; // an expireAfterRead moved it earlier, same bucket
+    wheel.reschedule(late);
+    assertThat(wheel.currentBucketMayHaveExpired(start + 1)).isTrue();
+    Node<Integer, Integer> past = new Node<>(2, 2, 2, null);
+    past.expiresAtNanos = start - 5; // a lagging writer's deadline, already passed
+    wheel.schedule(past);
+    wheel.expireCurrentBucket(start + 1, expired::add);
+    assertThat(expired).containsExactlyInAnyOrder(late, past);
     assertThat(wheel.size()).isZero();
   }
 

@@ -1,0 +1,414 @@
+package dev.hourglass.cache;
+
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import dev.hourglass.cache.RecordingListener.Removal;
+import dev.hourglass.cache.internal.Invariants;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Defects found by an outside-in review of the fixes for issue 8 (see {@link
+ * DefectRegressionTest}), each named after what broke, each failing before its fix. Deterministic
+ * (fake ticker, calling-thread executor) except one bounded race.
+ */
+final class ReviewRegressionTest {
+
+  private static CacheBuilder<Object, Object> deterministic(FakeTicker ticker) {
+    return Hourglass.newBuilder().ticker(ticker).executor(Runnable::run)
+        .scheduler(Scheduler.disabledScheduler());
+  }
+
+  /** Runs {@code task} on another daemon thread and waits for it, 10 s at most. */
+  private static <T> T onOtherThread(java.util.concurrent.Callable<T> task) throws Exception {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    Thread thread = new Thread(() -> {
+      try {
+        result.complete(task.call());
+      } catch (Throwable t) {
+        result.completeExceptionally(t);
+      }
+    });
+    thread.setDaemon(true);
+    thread.start();
+    return result.get(10, SECONDS);
+  }
+
+  /** A key whose hashCode throws on its n-th call (counted per instance). */
+  static final class FlakyKey {
+    final String name;
+    final int throwOn;
+    final AtomicInteger calls = new AtomicInteger();
+
+    FlakyKey(String name, int throwOn) {
+      this.name = name;
+      this.throwOn = throwOn;
+    }
+
+    @Override
+    public int hashCode() {
+      if (calls.incrementAndGet() == throwOn) {
+        throw new IllegalStateException("hashCode call " + throwOn);
+      }
+      return name.hashCode();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return (o instanceof FlakyKey) && ((FlakyKey) o).name.equals(name);
+    }
+  }
+
+  /** getAll stranded a flight when a key's hashCode threw right after its registration. */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2, 3, 4, 5, 6})
+  void getAll_keyHashCodeThrowingAfterRegistration_strandsNoFlight(int throwOn) throws Exception {
+    Cache<Object, Object> cache = deterministic(new FakeTicker()).build();
+    catchThrowable(() -> cache.getAll(List.of(new FlakyKey("a", throwOn)),
+        keys -> Map.of(new FlakyKey("a", -1), "v")));
+    FlakyKey same = new FlakyKey("a", -1);
+    assertThat(onOtherThread(() -> {
+      cache.invalidate(same);
+      return cache.get(same, k -> "other");
+    })).isEqualTo("other");
+    assertThatCode(() -> cache.get(same, k -> "mine")).doesNotThrowAnyException();
+    Invariants.check(cache);
+  }
+
+  /** A ticker that wrapped past Long.MAX_VALUE stopped the timer wheel. */
+  @ParameterizedTest
+  @ValueSource(ints = {0, 1, 2})
+  void tickerWrappingPastLongMax_wheelKeepsExpiring(int policy) {
+    FakeTicker ticker = new FakeTicker(Long.MAX_VALUE - Duration.ofSeconds(30).toNanos());
+    ManualScheduler scheduler = new ManualScheduler();
+    RecordingListener<Object, Object> listener = new RecordingListener<>();
+    CacheBuilder<Object, Object> builder = Hourglass.newBuilder().ticker(ticker)
+        .executor(Runnable::run).scheduler(scheduler).removalListener(listener);
+    if (policy == 0) {
+      builder.expireAfterAccess(Duration.ofMinutes(1));
+    } else if (policy == 1) {
+      builder.expireAfter(Expiry.creating((k, v) -> Duration.ofMinutes(1)));
+    }
+    Cache<Object, Object> cache = builder.build();
+    if (policy == 2) {
+      cache.put("a", "a", Duration.ofMinutes(1));
+    } else {
+      cache.put("a", "a");
+    }
+    cache.cleanUp();
+    ticker.advance(Duration.ofMinutes(2)); // the reading wraps
+    assertThat(cache.getIfPresent("a")).isNull();
+    scheduler.runAll();
+    assertThat(listener.list()).as("removed by the scheduled clean-up")
+        .containsExactly(new Removal<>("a", "a", RemovalCause.EXPIRED));
+    assertThat(cache.asMap().size()).isZero();
+  }
+
+  /**
+   * (race, bounded 2 s) A deadline that came back to an earlier value let a reader pair it with
+   * the short-lived value written in between: a writer whose ticker is stuck writes long, short,
+   * long, and the long writes carry the same deadline.
+   */
+  @Test
+  void readers_neverSeeShortValuePastItsDeadline_whenDeadlinesRepeat() throws Exception {
+    ThreadLocal<Boolean> isWriter = ThreadLocal.withInitial(() -> false);
+    Ticker ticker = () -> isWriter.get() ? 0L : 100L; // the writer's reading lags the reader's
+    Cache<Object, Object> cache = Hourglass.newBuilder().ticker(ticker).executor(Runnable::run)
+        .scheduler(Scheduler.disabledScheduler()).build();
+    String shortLived = "short"; // deadline 50, past at the reader's reading of 100
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicLong bad = new AtomicLong();
+    AtomicLong reads = new AtomicLong();
+    Thread writer = new Thread(() -> {
+      isWriter.set(true);
+      while (!stop.get()) {
+        cache.put("k", "long", Duration.ofHours(1));
+        cache.put("k", shortLived, Duration.ofNanos(50));
+      }
+    });
+    Thread reader = new Thread(() -> {
+      while (!stop.get()) {
+        if (cache.getIfPresent("k") == shortLived) {
+          bad.incrementAndGet();
+        }
+        reads.incrementAndGet();
+      }
+    });
+    writer.setDaemon(true);
+    reader.setDaemon(true);
+    writer.start();
+    reader.start();
+    long end = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+    while (System.nanoTime() - end < 0) {
+      Thread.onSpinWait(); // the race runs for a bounded time; nothing is timed or asserted on it
+    }
+    stop.set(true);
+    writer.join(10_000);
+    reader.join(10_000);
+    assertThat(reads.get()).as("reads made").isPositive();
+    assertThat(bad.get()).as("short-lived value returned past its deadline").isZero();
+  }
+
+  /** getAll stored the bulk function's extra entries though invalidateAll ran meanwhile. */
+  @Test
+  void getAll_invalidateAllDuringBulkFunction_storesNoExtraEntry() {
+    RecordingListener<Object, Object> listener = new RecordingListener<>();
+    Cache<Object, Object> cache = deterministic(new FakeTicker()).removalListener(listener).build();
+    Map<Object, Object> got = cache.getAll(List.of("a"), keys -> {
+      cache.invalidateAll();
+      return Map.of("a", "A", "x", "X");
+    });
+    assertThat(got).containsEntry("a", "A");
+    assertThat(cache.getIfPresent("a")).isNull();
+    assertThat(cache.getIfPresent("x")).isNull();
+    assertThat(listener.list()).containsExactlyInAnyOrder(
+        new Removal<>("a", "A", RemovalCause.EXPLICIT), new Removal<>("x", "X", RemovalCause.EXPLICIT));
+  }
+
+  /** Eviction dropped a live entry while an expired one in the wheel's current bucket counted. */
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void sizeBound_expiredEntryInCurrentBucket_goesBeforeALiveOne(boolean expiry) {
+    FakeTicker ticker = new FakeTicker();
+    RecordingListener<Object, Object> listener = new RecordingListener<>();
+    CacheBuilder<Object, Object> builder = deterministic(ticker).concurrencyLevel(1).maximumSize(2)
+        .removalListener(listener);
+    if (expiry) {
+      builder.expireAfter((Object k, Object v, long now) -> k.equals("b") ? 1_000_000L : Long.MAX_VALUE);
+    }
+    Cache<Object, Object> cache = builder.build();
+    cache.put("a", "a");
+    if (expiry) {
+      cache.put("b", "b");
+    } else {
+      cache.put("b", "b", Duration.ofMillis(1));
+    }
+    ticker.advance(Duration.ofMillis(2));
+    cache.put("c", "c");
+    assertThat(listener.list()).containsExactly(new Removal<>("b", "b", RemovalCause.EXPIRED));
+    assertThat(cache.asMap()).containsOnlyKeys("a", "c");
+  }
+
+  /** A few keys each alone in its stripe: the keys in distinct stripes of a 64-stripe cache. */
+  private static List<String> keysInDistinctStripes(int n) {
+    List<String> keys = new ArrayList<>();
+    Set<Integer> used = new HashSet<>();
+    for (int i = 0; keys.size() < n; i++) {
+      String key = "k" + i;
+      int h = key.hashCode();
+      int hash = (h ^ (h >>> 16)) & 0x7fff_ffff;
+      if (used.add(((hash * 0x9E3779B9) >>> 16) & 63)) { // the stripe choice of StripedCache
+        keys.add(key);
+      }
+    }
+    return keys;
+  }
+
+  /** Small caches evicted out of LRU order across stripes once more than two had stale stamps. */
+  @ParameterizedTest
+  @ValueSource(ints = {2, 4, 5, 8, 16})
+  void smallCache_evictsInLruOrderAcrossStripes(int size) {
+    RecordingListener<Object, Object> listener = new RecordingListener<>();
+    Cache<Object, Object> cache = deterministic(new FakeTicker()).concurrencyLevel(64)
+        .maximumSize(size).removalListener(listener).build();
+    List<String> keys = keysInDistinctStripes(size + 1);
+    for (int i = 0; i < size; i++) {
+      cache.put(keys.get(i), "v");
+    }
+    for (int i = 0; i < size - 1; i++) {
+      cache.getIfPresent(keys.get(i)); // the last one written is now the least recently used
+    }
+    cache.put(keys.get(size), "v");
+    assertThat(listener.list()).containsExactly(new Removal<>(keys.get(size - 1), "v", RemovalCause.SIZE));
+  }
+
+  /**
+   * A listener on the calling thread heard of the computed key before its flight landed, through
+   * a write nested in the compute function (invalidateAll, or a put that evicts).
+   */
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void nestedWriteInsideCompute_listenerMayUseTheKey(boolean evictingPut) {
+    AtomicReference<Cache<Object, Object>> self = new AtomicReference<>();
+    List<Throwable> failures = new CopyOnWriteArrayList<>();
+    List<Object> seen = new CopyOnWriteArrayList<>();
+    CacheBuilder<Object, Object> builder = deterministic(new FakeTicker())
+        .removalListener((Object k, Object v, RemovalCause c) -> {
+          if (k.equals("K")) {
+            try {
+              seen.add(self.get().get("K", x -> "fromListener"));
+            } catch (Throwable t) {
+              failures.add(t);
+            }
+          }
+        });
+    if (evictingPut) {
+      builder.maximumSize(1);
+    }
+    Cache<Object, Object> cache = builder.build();
+    self.set(cache);
+    cache.put("K", "old");
+    Object result = cache.asMap().compute("K", (k, old) -> {
+      if (evictingPut) {
+        self.get().put("J", "j"); // evicts K's old value (SIZE)
+      } else {
+        self.get().invalidateAll(); // removes K's old value (EXPLICIT)
+      }
+      return "new";
+    });
+    assertThat(result).isEqualTo("new");
+    assertThat(failures).extracting(Throwable::toString).as("failures inside the listener").isEmpty();
+    assertThat(seen).as("the listener ran after the compute landed").isNotEmpty();
+  }
+
+  /** loadAll unsupported: a load() asking for another key of the batch met a false recursion. */
+  @Test
+  void loadAllUnsupported_loadAskingForAnotherRequestedKey_works() {
+    AtomicReference<LoadingCache<String, String>> self = new AtomicReference<>();
+    CacheLoader<String, String> loader = new CacheLoader<>() {
+      @Override
+      public String load(String key) {
+        return key.equals("a") ? "A+" + self.get().get("b") : key.toUpperCase();
+      }
+
+      @Override
+      public Map<String, String> loadAll(Set<? extends String> keys) {
+        throw new UnsupportedOperationException();
+      }
+    };
+    LoadingCache<String, String> cache = Hourglass.newBuilder().executor(Runnable::run)
+        .scheduler(Scheduler.disabledScheduler()).recordStats().<String, String>build(loader);
+    self.set(cache);
+    assertThat(cache.getAll(List.of("a", "b")))
+        .containsExactly(Map.entry("a", "A+B"), Map.entry("b", "B"));
+    assertThat(cache.stats().missCount()).as("each key missed once").isEqualTo(2);
+    assertThat(cache.stats().hitCount()).as("b, found by the getAll after a's load loaded it")
+        .isEqualTo(1);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <E extends Throwable> void sneakyThrow(Throwable t) throws E {
+    throw (E) t;
+  }
+
+  /** An executor that threw a checked exception (sneakily) broke the write and lost the notice. */
+  @Test
+  void executorThrowingCheckedException_notificationsRunHereAndWritesComplete() {
+    RecordingListener<Object, Object> listener = new RecordingListener<>();
+    Cache<Object, Object> cache = Hourglass.newBuilder()
+        .executor(task -> sneakyThrow(new IOException("down")))
+        .scheduler(Scheduler.disabledScheduler()).concurrencyLevel(64).removalListener(listener)
+        .build();
+    try (CapturedLog log = new CapturedLog()) {
+      cache.put("a", "1");
+      assertThatCode(() -> cache.put("a", "2")).doesNotThrowAnyException();
+      assertThat(listener.list()).containsExactly(new Removal<>("a", "1", RemovalCause.REPLACED));
+      for (String key : keysInDistinctStripes(10)) {
+        cache.put(key, "v");
+      }
+      assertThatCode(cache::invalidateAll).doesNotThrowAnyException();
+      assertThat(cache.estimatedSize()).isZero();
+      assertThat(log.records).as("each failure logged").isNotEmpty();
+    }
+  }
+
+  /** A ticker going back less than the wheel's rebuild distance delayed the scheduled expiry. */
+  @Test
+  void expireAfterWrite_tickerBackTenSeconds_scheduledCleanUpStillPrompt() {
+    FakeTicker ticker = new FakeTicker();
+    ManualScheduler scheduler = new ManualScheduler();
+    RecordingListener<Object, Object> listener = new RecordingListener<>();
+    Cache<Object, Object> cache = Hourglass.newBuilder().ticker(ticker).executor(Runnable::run)
+        .scheduler(scheduler).concurrencyLevel(1).expireAfterWrite(Duration.ofSeconds(1))
+        .removalListener(listener).build();
+    ticker.set(100_000_000_000L);
+    cache.put("a", "a");
+    ticker.set(95_000_000_000L);
+    cache.put("b", "b"); // out of deadline order: into the timer wheel
+    ticker.set(100_000_000_000L);
+    cache.put("c", "c"); // the wheel's time moves to 100 s
+    ticker.set(90_000_000_000L);
+    cache.put("d", "d"); // deadline 91 s, behind the wheel's time
+    ticker.set(93_000_000_000L);
+    scheduler.runAll();
+    assertThat(listener.list()).contains(new Removal<>("d", "d", RemovalCause.EXPIRED));
+  }
+
+  /** Duration.ZERO did not expire at once when the ticker read exactly Long.MIN_VALUE. */
+  @Test
+  void zeroTtl_atLongMinValue_expiresAtOnce() {
+    Cache<Object, Object> cache = deterministic(new FakeTicker(Long.MIN_VALUE)).build();
+    cache.put("k", "v", Duration.ZERO);
+    assertThat(cache.getIfPresent("k")).isNull();
+    Cache<Object, Object> fixed = deterministic(new FakeTicker(Long.MIN_VALUE))
+        .expireAfterWrite(Duration.ZERO).build();
+    fixed.put("k", "v");
+    assertThat(fixed.getIfPresent("k")).isNull();
+  }
+
+  /** Weights summing past Long.MAX_VALUE wrapped the total, and the stats snapshot threw. */
+  @Test
+  void weightsSummingPastLongMax_boundHoldsAndStatsSaturate() {
+    Cache<String, Long> cache = Hourglass.newBuilder().executor(Runnable::run)
+        .scheduler(Scheduler.disabledScheduler()).maximumWeight(Long.MAX_VALUE)
+        .weigher((String k, Long v) -> v).build();
+    cache.put("a", Long.MAX_VALUE);
+    cache.put("b", Long.MAX_VALUE);
+    assertThat(cache.estimatedSize()).isEqualTo(1);
+    Cache<String, Long> small = Hourglass.newBuilder().executor(Runnable::run).recordStats()
+        .scheduler(Scheduler.disabledScheduler()).maximumWeight(10)
+        .weigher((String k, Long v) -> v).build();
+    small.put("a", Long.MAX_VALUE); // each heavier than the bound: evicted at once
+    small.put("b", Long.MAX_VALUE);
+    assertThatCode(small::stats).doesNotThrowAnyException();
+    assertThat(small.stats().evictionWeight()).isEqualTo(Long.MAX_VALUE);
+    assertThat(small.stats().evictionCount()).isEqualTo(2);
+  }
+
+  /** A bulk getAll whose ticker threw at the load's start counted no load failure. */
+  @Test
+  void getAll_tickerThrowingAtLoadStart_countsLoadFailure() {
+    AtomicInteger reads = new AtomicInteger();
+    Ticker ticker = () -> {
+      if (reads.incrementAndGet() == 1) {
+        throw new IllegalStateException("ticker failed");
+      }
+      return 0;
+    };
+    Cache<Object, Object> cache = Hourglass.newBuilder().ticker(ticker).executor(Runnable::run)
+        .scheduler(Scheduler.disabledScheduler()).recordStats().build();
+    assertThat(catchThrowable(() -> cache.getAll(List.of("a"), keys -> Map.of("a", "A"))))
+        .hasMessage("ticker failed");
+    assertThat(cache.stats().loadFailureCount()).isEqualTo(1);
+    assertThat(cache.stats().loadSuccessCount()).isZero();
+    assertThat(cache.get("a", k -> "A")).isEqualTo("A");
+  }
+
+  /** A saturated duration set twice was shown saturated, not as given. */
+  @Test
+  void builder_saturatedDurationSetTwice_messageShowsTheGivenDuration() {
+    Duration huge = Duration.ofDays(365L * 300);
+    CacheBuilder<Object, Object> builder = Hourglass.newBuilder().expireAfterAccess(huge);
+    assertThat(catchThrowable(() -> builder.expireAfterAccess(Duration.ofMinutes(1))))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("expireAfterAccess was already set to " + huge);
+    assertThat(builder.toString()).contains("expireAfterAccess=" + huge);
+  }
+}
