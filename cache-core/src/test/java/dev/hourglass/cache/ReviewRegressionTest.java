@@ -411,4 +411,111 @@ final class ReviewRegressionTest {
         .hasMessage("expireAfterAccess was already set to " + huge);
     assertThat(builder.toString()).contains("expireAfterAccess=" + huge);
   }
+
+  /* ---------------- Found by a second review ---------------- */
+
+  /** A string key of the given stripe of an {@code n}-stripe cache (StripedCache's choice). */
+  private static String keyInStripe(int stripe, int n, String prefix) {
+    for (int i = 0; ; i++) {
+      String key = prefix + i;
+      int h = key.hashCode();
+      int hash = (h ^ (h >>> 16)) & 0x7fff_ffff;
+      if ((((hash * 0x9E3779B9) >>> 16) & (n - 1)) == stripe) {
+        return key;
+      }
+    }
+  }
+
+  /**
+   * A read's expireAfterRead extension of an old value landed on a newer value written with the
+   * same deadline, which then outlived its own (or, written with put(k, v, ttl), was extended by
+   * a read). The latch only widens the window between the expiry and the reader's CAS.
+   */
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void readExtendingAnOldValue_neverExtendsTheNewValueWithTheSameDeadline(boolean ownTtl)
+      throws Exception {
+    FakeTicker ticker = new FakeTicker();
+    java.util.concurrent.CountDownLatch inRead = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch written = new java.util.concurrent.CountDownLatch(1);
+    AtomicBoolean armed = new AtomicBoolean(true);
+    Expiry<Object, Object> expiry = new Expiry<>() {
+      @Override
+      public long expireAfterCreate(Object k, Object v, long now) {
+        return 100;
+      }
+
+      @Override
+      public long expireAfterUpdate(Object k, Object v, long now, long current) {
+        return 100;
+      }
+
+      @Override
+      public long expireAfterRead(Object k, Object v, long now, long current) {
+        if (v.equals("v1") && armed.getAndSet(false)) {
+          inRead.countDown();
+          try {
+            written.await(10, SECONDS);
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+          return 1_000_000; // a grace period for reading v1
+        }
+        return current;
+      }
+    };
+    Cache<Object, Object> cache = deterministic(ticker).expireAfter(expiry).build();
+    cache.put("k", "v1"); // deadline 100
+    CompletableFuture<Object> reader = CompletableFuture.supplyAsync(() -> cache.getIfPresent("k"));
+    assertThat(inRead.await(10, SECONDS)).isTrue();
+    if (ownTtl) {
+      cache.put("k", "v2", Duration.ofNanos(100)); // the same deadline, and reads must not move it
+    } else {
+      cache.put("k", "v2"); // deadline 100 again
+    }
+    written.countDown();
+    assertThat(reader.get(10, SECONDS)).isEqualTo("v1");
+    ticker.advanceNanos(500);
+    assertThat(cache.getIfPresent("k")).as("v2 past its own deadline").isNull();
+  }
+
+  /** With more than 256 stripes, eviction did not compare a sparse cache whole. */
+  @ParameterizedTest
+  @ValueSource(ints = {64, 512, 4096})
+  void manyStripes_smallBound_evictsTheGlobalLeastRecentlyUsed(int stripes) {
+    RecordingListener<Object, Object> listener = new RecordingListener<>();
+    Cache<Object, Object> cache = deterministic(new FakeTicker()).concurrencyLevel(stripes)
+        .maximumSize(4).removalListener(listener).build();
+    String oldest = keyInStripe(stripes - 1, stripes, "old");
+    cache.put(oldest, "v");
+    for (int i = 1; i <= 3; i++) {
+      cache.put(keyInStripe(i, stripes, "k"), "v");
+    }
+    cache.put(keyInStripe(5, stripes, "new"), "v");
+    assertThat(listener.list()).containsExactly(new Removal<>(oldest, "v", RemovalCause.SIZE));
+  }
+
+  /** An extra entry that failed to store left the extras half-stored and counted a success. */
+  @Test
+  void getAll_extraEntryFailingToStore_storesNoExtraAndCountsAFailure() {
+    Cache<Object, Object> cache = deterministic(new FakeTicker()).recordStats().maximumWeight(100)
+        .weigher((Object k, Object v) -> {
+          if (v.equals("BAD")) {
+            throw new IllegalArgumentException("bad weight");
+          }
+          return 1;
+        }).build();
+    Map<Object, Object> fromFunction = new java.util.LinkedHashMap<>();
+    fromFunction.put("a", "A");
+    fromFunction.put("x1", "X1");
+    fromFunction.put("x2", "BAD");
+    fromFunction.put("x3", "X3");
+    assertThat(catchThrowable(() -> cache.getAll(List.of("a"), keys -> fromFunction)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("bad weight");
+    assertThat(cache.getIfPresent("a")).as("the requested entry is stored").isEqualTo("A");
+    assertThat(cache.getIfPresent("x1")).as("no extra entry is stored").isNull();
+    assertThat(cache.getIfPresent("x3")).isNull();
+    assertThat(cache.stats().loadFailureCount()).isEqualTo(1);
+    assertThat(cache.stats().loadSuccessCount()).isZero();
+  }
 }

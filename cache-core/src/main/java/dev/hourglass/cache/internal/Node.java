@@ -22,7 +22,12 @@ import java.lang.invoke.VarHandle;
  * the count again, and accepts the pair only if the count was even and both loads of each agree;
  * otherwise it loads again (a write is a few stores, so this ends at once). Readers that move a
  * deadline for a read (idle time, {@code expireAfterRead}) CAS it without the count, from the
- * deadline of the value they read, so either deadline pairs correctly with that value. The count
+ * deadline of the value they read, so either deadline pairs correctly with that value; since a
+ * write may keep the same deadline for another value, they check the count before the CAS and
+ * again after it, and put the deadline back if a write slipped in between
+ * ({@code StripedCache.moveDeadlineForRead}; what remains is a window of a few instructions, no
+ * user code, in which another reader whose clock reaches that very deadline could see the
+ * extension). The count
  * alone would be enough but for its wrap-around (a byte, 128 writes); the deadline check alone
  * would be enough but for a deadline that comes back to an earlier value (a stuck or coarse
  * ticker, or an {@code Expiry} that computes absolute deadlines, writing long, short, long: a

@@ -279,7 +279,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         tryCleanUp(stripe, now);
         return null;
       }
-      if (recordAccess && extendOnRead(node, value, deadline, now)) {
+      if (recordAccess && extendOnRead(node, value, deadline, now, seq)) {
         // The deadline moved earlier: the wheel must learn it, or the entry leaves memory late.
         int offered = stripe.readBuffer.failFastOffer(node);
         if (offered != 0) {
@@ -325,23 +325,49 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
    * caller must make known to the wheel; a deadline that moved later needs nothing (see
    * TimerWheel).
    */
-  private boolean extendOnRead(Node<K, V> node, V value, long deadline, long now) {
-    if (node.has(Node.CUSTOM_TTL)) { // racy read of the flags: a stale answer loses the CAS below
+  private boolean extendOnRead(Node<K, V> node, V value, long deadline, long now, int seq) {
+    if (node.has(Node.CUSTOM_TTL)) { // racy read of the flags: a stale answer is caught below
       return false;
     }
+    long next;
     if (expireAfterAccessNanos >= 0) {
       // Restart only if the current deadline would end the idle time early, and then with the
       // tolerance added: never early, late by at most the tolerance, one write per tolerance.
-      if (deadlineOf(now, expireAfterAccessNanos) - deadline > 0) {
-        node.casExpiresAt(deadline, deadlineOf(now, expireAfterAccessNanos + accessToleranceNanos));
+      if (deadlineOf(now, expireAfterAccessNanos) - deadline <= 0) {
+        return false;
       }
+      next = deadlineOf(now, expireAfterAccessNanos + accessToleranceNanos);
     } else if (expiry != null) {
-      long next = deadlineOf(now, expiry.expireAfterRead(node.key, value, now, deadline - now));
-      if ((next != deadline) && node.casExpiresAt(deadline, next)) {
-        return next - deadline < 0;
+      next = deadlineOf(now, expiry.expireAfterRead(node.key, value, now, deadline - now));
+      if (next == deadline) {
+        return false;
       }
+    } else {
+      return false;
     }
-    return false;
+    return moveDeadlineForRead(node, seq, deadline, next) && (next - deadline < 0);
+  }
+
+  /**
+   * Moves a deadline for a read of the value that the pair {@code (seq, deadline)} was read with.
+   * The CAS compares the deadline only, and a write of another value may have kept the same
+   * deadline (a stuck ticker, an expiry that keeps it on update, or a put with its own TTL): so
+   * the write count is checked before (a write that came while the expiry ran), and after (a
+   * write that landed between that check and the CAS, whose deadline is then put back). Returns
+   * whether the deadline moved.
+   */
+  private static boolean moveDeadlineForRead(Node<?, ?> node, int seq, long deadline, long next) {
+    if (!node.unchangedSince(seq, deadline)) {
+      return false; // the value read is no longer there: its read extends nothing
+    }
+    if (!node.casExpiresAt(deadline, next)) {
+      return false; // a writer or another reader moved it first
+    }
+    if (node.writeSeqAcquire() != seq) { // the CAS is a full fence: a write begun before it shows
+      node.casExpiresAt(next, deadline); // undo, unless that write stored its own deadline since
+      return false;
+    }
+    return true;
   }
 
   @Override
@@ -1269,7 +1295,9 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     Map<K, Flight> mine = new LinkedHashMap<>();
     Map<K, Flight> others = new LinkedHashMap<>();
     Removals<K, V> removals = newRemovals(); // delivered once every flight of ours has landed
-    long now = 0;
+    // Read before anything is registered; the loop reads again per key. Eviction afterwards
+    // judges expired victims by the latest reading, never by a made-up time.
+    long now = timed() ? ticker.read() : 0;
     FlightScope scope = enterFlight();
     try {
       for (K key : absent) {
@@ -1290,7 +1318,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       misses = mine.size();
       if (!mine.isEmpty()) {
         List<K> unsupported = new ArrayList<>();
-        now = runBulkFlights(mine, function, fromLoader, found, removals, unsupported);
+        now = runBulkFlights(mine, function, fromLoader, found, removals, unsupported, now);
         if (!unsupported.isEmpty()) {
           // The loader has no bulk form after all: load key by key, each load a flight of its
           // own, so a load() that asks for another key of the batch simply loads it.
@@ -1358,11 +1386,13 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
    * install, and the first failure is rethrown at the end. A loader whose {@code loadAll} throws
    * {@link UnsupportedOperationException} is loaded key by key instead.
    *
+   * @param registeredAtNanos the ticker reading under which the flights were registered
    * @return the last ticker reading used by an install, for the eviction pass
    */
   private long runBulkFlights(Map<K, Flight> mine,
       Function<? super Set<? extends K>, ? extends Map<? extends K, ? extends V>> function,
-      boolean fromLoader, Map<K, V> found, Removals<K, V> removals, List<K> unsupported) {
+      boolean fromLoader, Map<K, V> found, Removals<K, V> removals, List<K> unsupported,
+      long registeredAtNanos) {
     String source = fromLoader ? "CacheLoader.loadAll" : "mappingFunction";
     int clearsBefore = clears.get();
     long start = 0;
@@ -1389,14 +1419,14 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         land(flight, null, true); // not loaded: waiters look again
       }
       mine.clear();
-      return 0;
+      return registeredAtNanos;
     } catch (Throwable t) {
       failAll(mine, t, start);
       throw t;
     }
     Map<K, V> extras = new LinkedHashMap<>();
     Throwable failure = null;
-    long now = 0;
+    long now = registeredAtNanos;
     for (Map.Entry<? extends K, ? extends V> e : loaded) {
       K key = e.getKey();
       V value = e.getValue();
@@ -1423,6 +1453,9 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
       land(flight, null, false); // requested but not returned: absent, shared with its waiters
     }
     mine.clear();
+    if (failure == null) {
+      failure = storeExtras(extras, clearsBefore, removals);
+    }
     if (stats != null) {
       long elapsed = elapsedSince(start);
       if (failure == null) {
@@ -1434,14 +1467,27 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     if (failure != null) {
       Throwables.sneakyThrow(failure);
     }
-    if (clears.get() != clearsBefore) {
-      // An invalidateAll ran while the function did: like the requested keys, the extra entries
-      // computed before it are not stored, and are reported as if stored and then invalidated.
-      extras.forEach((key, value) -> removals.add(key, value, RemovalCause.EXPLICIT));
-    } else {
-      extras.forEach(this::put);
-    }
     return now;
+  }
+
+  /**
+   * Stores a bulk function's extra entries, once every requested one is stored. All are weighed
+   * first, so a weigher that rejects one stores none; an expiry that throws stops the rest.
+   * After an invalidateAll that ran while the function did, none is stored: like the requested
+   * keys, they are reported as if stored and then invalidated. Returns the failure, or null.
+   */
+  private Throwable storeExtras(Map<K, V> extras, int clearsBefore, Removals<K, V> removals) {
+    if (clears.get() != clearsBefore) {
+      extras.forEach((key, value) -> removals.add(key, value, RemovalCause.EXPLICIT));
+      return null;
+    }
+    try {
+      extras.forEach(this::weigh);
+      extras.forEach(this::put);
+      return null;
+    } catch (Throwable t) {
+      return t;
+    }
   }
 
   /** The bulk function failed as a whole: every flight shares the failure. */
@@ -1495,16 +1541,10 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
 
   /** Non-empty stripes compared per eviction round. */
   private static final int VICTIM_SAMPLES = 16;
-  /**
-   * Stripes visited per round to find them: a sparse cache (few entries over many stripes) is
-   * sampled whole, or nearly, so that its few entries are compared at all.
-   */
-  private static final int MAX_VICTIM_VISITS = 256;
 
   /**
    * Evicts until the total weight is within the bound. Each round samples up to 16 non-empty
-   * stripes (visiting at most 256) and picks the one whose least recent entry has the oldest
-   * stamp. Stamps only reflect the reads
+   * stripes and picks the one whose least recent entry has the oldest stamp. Stamps only reflect the reads
    * already applied, so under the chosen stripe's lock its buffered reads are applied first; if
    * its eldest entry is then newer than the runner-up's, the choice is made again. Each such round
    * applies one sampled stripe's reads, so at most as many rounds as samples are needed; past that
@@ -1513,7 +1553,9 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
   private void evictToBound(long now, Removals<K, V> removals) {
     int rechosen = 0;
     while (overBound()) {
-      int visits = Math.min(stripes.length, MAX_VICTIM_VISITS);
+      // Up to every stripe, to find the samples: a sparse cache (fewer non-empty stripes than
+      // samples) is compared whole. A full one finds them in the first 16 it visits.
+      int visits = stripes.length;
       int start = victimCursor; // racy hint: any value spreads the sampling
       victimCursor = start + 1;
       Stripe<K, V> best = null;
