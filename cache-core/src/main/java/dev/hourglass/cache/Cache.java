@@ -10,7 +10,8 @@ import java.util.function.Function;
  * A concurrent, in-memory map from keys to values whose entries are removed automatically, by
  * expiration or to stay within a size bound. Build one with {@link Hourglass#newBuilder()}.
  *
- * <p>Implementations are thread-safe and meant to be shared by many threads. Reads take no lock.
+ * <p>Implementations are thread-safe and meant to be shared by many threads. A hit takes no lock
+ * (a miss that keeps colliding with a table resize looks up once under a stripe lock).
  * Writes lock one stripe of the table for a short time and never run user code (mapping functions,
  * loaders, listeners) while holding it. Keys and values are never {@code null}. Keys are compared
  * with {@link Object#equals(Object)}. An expired entry is never returned by any method or view.

@@ -67,7 +67,7 @@ public final class CacheBuilder<K, V> {
 
   /**
    * Sets how many writers are expected to write at once. The table is split into the next power
-   * of two of stripes, each with its own lock; reads never lock. The default is four stripes per
+   * of two of stripes, each with its own lock; a hit never locks. The default is four stripes per
    * available processor, at least 32 and at most 64. Larger values are accepted and capped at
    * 4,096 stripes: each stripe costs about a kilobyte even when empty, and stripes beyond the
    * number of threads that write at once buy nothing.

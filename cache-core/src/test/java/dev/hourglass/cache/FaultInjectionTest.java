@@ -192,8 +192,12 @@ final class FaultInjectionTest {
             throw new IllegalStateException("listener bug");
           }
         }).build();
-    for (int i = 0; i < 20; i++) {
-      cache.put(i, i); // 10 evictions, half of whose notifications throw (each is logged)
+    try (CapturedLog log = new CapturedLog()) {
+      for (int i = 0; i < 20; i++) {
+        cache.put(i, i); // 10 evictions, half of whose notifications throw (each is logged)
+      }
+      assertThat(log.records).as("each failure logged").hasSize(5)
+          .allMatch(r -> "listener bug".equals(r.getThrown().getMessage()));
     }
     assertThat(delivered.get()).isEqualTo(10);
     assertThat(cache.estimatedSize()).isEqualTo(10);
@@ -222,10 +226,15 @@ final class FaultInjectionTest {
     shutDown.shutdown();
     FakeTicker ticker = new FakeTicker();
     RecordingListener<Integer, Integer> listener = new RecordingListener<>();
-    Cache<Integer, Integer> cache = Hourglass.newBuilder().ticker(ticker).executor(Runnable::run)
-        .scheduler(Scheduler.forScheduledExecutorService(shutDown))
-        .expireAfterWrite(Duration.ofSeconds(1)).removalListener(listener).build();
-    cache.put(1, 1); // schedules the cleaner: rejected, logged, and the write still succeeds
+    Cache<Integer, Integer> cache;
+    try (CapturedLog log = new CapturedLog()) {
+      // Building an expiring cache schedules the cleaner: rejected, logged, and the cache works.
+      cache = Hourglass.newBuilder().ticker(ticker).executor(Runnable::run)
+          .scheduler(Scheduler.forScheduledExecutorService(shutDown))
+          .expireAfterWrite(Duration.ofSeconds(1)).removalListener(listener).build();
+      cache.put(1, 1);
+      assertThat(log.records).as("the scheduler's failure logged").hasSize(1);
+    }
     cache.put(2, 2);
     ticker.advance(Duration.ofSeconds(2));
     assertThat(cache.getIfPresent(1)).isNull();

@@ -18,12 +18,16 @@ final class ListenerTest {
           calls.incrementAndGet();
           throw new IllegalStateException("listener failed for " + k);
         }).build();
-    cache.put("a", "1");
-    cache.put("a", "2");
-    cache.put("b", "1");
-    cache.put("c", "1");
-    cache.invalidate("b");
-    cache.invalidateAll();
+    try (CapturedLog log = new CapturedLog()) {
+      cache.put("a", "1");
+      cache.put("a", "2");
+      cache.put("b", "1");
+      cache.put("c", "1");
+      cache.invalidate("b");
+      cache.invalidateAll();
+      assertThat(log.records).as("each failure logged").hasSize(4)
+          .allMatch(r -> r.getThrown().getMessage().startsWith("listener failed for "));
+    }
     assertThat(calls).hasValue(4);
     assertThat(cache.estimatedSize()).isZero();
     cache.put("d", "1");

@@ -58,7 +58,8 @@ final class LruPolicy<K, V> {
    * the last eighth of the stripe's moves is still among its most recently used: moving it again
    * would change nothing that eviction can see soon, so readers skip the buffer. Hot keys then
    * cost no shared write at all, and the order stays LRU to within that eighth. Racy reads of
-   * {@code tick} and {@code accessTick}: a stale answer only buffers one read too many or too few.
+   * {@code epoch}, {@code smallTick} and {@code accessTick}: a stale answer only buffers one read
+   * too many or too few.
    *
    * <p>The stripe's eldest node is always worth it, however recently it moved: eviction compares
    * the eldest nodes' stamps across stripes, and a stamp that skipped its reads would make a node

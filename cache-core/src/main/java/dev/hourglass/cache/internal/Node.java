@@ -13,7 +13,11 @@ import java.lang.invoke.VarHandle;
  * store is seen whole. A removed node has its value set to {@code null} before it is unlinked, so a
  * reader that still holds it sees a miss. {@code expiresAtNanos} is volatile because readers check
  * it and, for idle-time expiration, push it forward. Every other field is guarded by the stripe
- * lock, except {@code stamp}, which eviction reads without the lock as a hint only.
+ * lock, except {@code stamp}, which eviction reads without the lock as a hint only, and
+ * {@code flags} and {@code accessPrev}, which readers read racily as hints: a byte or reference
+ * read never tears, and a stale {@code CUSTOM_TTL} is caught by the write count before a reader
+ * acts on it, a stale {@code RETIRED} by the drain under the lock, a stale {@code accessPrev}
+ * only records one read too many or too few.
  *
  * <h2>Value and deadline</h2>
  * The two are separate fields, written by one writer under the lock and read by any number of
@@ -204,8 +208,9 @@ final class Node<K, V> {
     return (expiresAtNanos != NEVER) && (now - expiresAtNanos >= 0);
   }
 
+  /** The key only: values never appear in messages or logs (they may be secrets). */
   @Override
   public String toString() {
-    return "Node[" + key + "=" + value + "]";
+    return "Node[" + key + "]";
   }
 }

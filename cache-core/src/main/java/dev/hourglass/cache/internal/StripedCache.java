@@ -62,7 +62,8 @@ import java.util.function.Function;
  * <h2>Eviction</h2>
  * The bound is global: one {@link AtomicLong} holds the total weight. A write that leaves it over
  * the maximum evicts, after releasing its own lock, from the stripe whose least recent entry is the
- * oldest (see {@link LruPolicy}), one stripe lock at a time, until the total fits. Skewed keys
+ * oldest among a sample of 16 non-empty stripes (see evictToBound and {@link LruPolicy}), one
+ * stripe lock at a time, until the total fits. Skewed keys
  * therefore never leave the cache under-filled, as per-stripe quotas would. An entry heavier than
  * the whole bound is evicted at once.
  *
