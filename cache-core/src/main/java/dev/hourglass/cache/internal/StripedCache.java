@@ -449,21 +449,12 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         now = needsTime ? ticker.read() : 0;
         // Run the expiry outside the lock on what we see now; re-validated under the lock.
         Node<K, V> seen = null;
-        boolean seenLive = false;
         long seenDeadline = Node.NEVER;
         if ((expiry != null) && (ttlNanos < 0)) {
           seen = stripe.find(key, hash);
-          if (seen != null) {
-            V seenValue;
-            int seq;
-            do { // a pair that was true at once: see Node, "Value and deadline"
-              seq = seen.writeSeqAcquire();
-              seenDeadline = seen.expiresAtNanos;
-              seenValue = seen.value;
-            } while (!seen.unchangedSince(seq, seenDeadline));
-            seenLive = (seenValue != null) && !Node.isExpired(seenDeadline, now);
-          }
+          seenDeadline = liveDeadline(seen, now);
         }
+        boolean seenLive = (seenDeadline != Node.NEVER);
         long deadline = writeDeadline(key, value, seenLive, seenDeadline, now, ttlNanos);
         Flight flight;
         V previous = null;
@@ -510,6 +501,28 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     } finally {
       afterWrite(removals, now); // also what earlier passes of the loop collected
     }
+  }
+
+  /**
+   * For a write that runs the {@code Expiry} before locking: the deadline of {@code node} if it
+   * holds a live value at {@code now} (read as a consistent pair, see Node), or {@link Node#NEVER}
+   * if it is absent, removed or expired. NEVER is free to mean "not live" here because a cache
+   * with an {@code Expiry} gives every entry a finite deadline ({@link #deadlineOf} never returns
+   * NEVER).
+   */
+  private static long liveDeadline(Node<?, ?> node, long now) {
+    if (node == null) {
+      return Node.NEVER;
+    }
+    long deadline;
+    Object value;
+    int seq;
+    do { // a pair that was true at once: see Node, "Value and deadline"
+      seq = node.writeSeqAcquire();
+      deadline = node.expiresAtNanos;
+      value = node.value;
+    } while (!node.unchangedSince(seq, deadline));
+    return ((value == null) || Node.isExpired(deadline, now)) ? Node.NEVER : deadline;
   }
 
   /**
@@ -1049,7 +1062,7 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
     return node;
   }
 
-  enum ComputeKind { IF_ABSENT, IF_PRESENT, COMPUTE }
+  enum ComputeKind { IF_PRESENT, COMPUTE }
 
   /**
    * Atomically computes a new mapping for {@code key} with {@code function} run outside the lock.
@@ -1163,16 +1176,8 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
         long seenDeadline = Node.NEVER;
         if (expiry != null) {
           seen = stripe.find(key, hash);
-          if (seen != null) {
-            V seenValue;
-            int seq;
-            do { // a pair that was true at once: see Node, "Value and deadline"
-              seq = seen.writeSeqAcquire();
-              seenDeadline = seen.expiresAtNanos;
-              seenValue = seen.value;
-            } while (!seen.unchangedSince(seq, seenDeadline));
-            seenLive = (seenValue != null) && !Node.isExpired(seenDeadline, now);
-          }
+          seenDeadline = liveDeadline(seen, now);
+          seenLive = (seenDeadline != Node.NEVER);
         }
         deadline = writeDeadline(key, value, seenLive, seenDeadline, now, -1);
       }
@@ -1340,15 +1345,8 @@ public final class StripedCache<K, V> implements LoadingCache<K, V> {
           retry.add(e.getKey());
           continue;
         }
-        @SuppressWarnings("unchecked")
-        V value = flight.failed() ? null : (V) flight.result();
-        if (value == null) {
-          misses++;
-          if (flight.failed()) {
-            flight.result(); // rethrows the load's exception
-          }
-        } else {
-          hits++;
+        V value = sharedResult(flight, true); // counts its hit or miss; rethrows a failure
+        if (value != null) {
           found.put(e.getKey(), value);
         }
       }
