@@ -518,4 +518,19 @@ final class ReviewRegressionTest {
     assertThat(cache.stats().loadFailureCount()).isEqualTo(1);
     assertThat(cache.stats().loadSuccessCount()).isZero();
   }
+
+  /** A bulk function that asks the cache for one of its own keys fails fast and strands nothing. */
+  @Test
+  void getAll_bulkFunctionAskingForItsOwnKey_failsFastAndLeavesNoFlight() throws Exception {
+    AtomicReference<Cache<Object, Object>> self = new AtomicReference<>();
+    Cache<Object, Object> cache = deterministic(new FakeTicker()).build();
+    self.set(cache);
+    assertThat(catchThrowable(() -> cache.getAll(List.of("a", "b"),
+        keys -> Map.of("a", self.get().get("b", k -> "inner")))))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("Recursive update");
+    Invariants.check(cache);
+    assertThat(onOtherThread(() -> cache.get("b", k -> "B"))).isEqualTo("B");
+    assertThat(cache.getAll(List.of("a", "b"), keys -> Map.of("a", "A")))
+        .containsExactly(Map.entry("a", "A"), Map.entry("b", "B"));
+  }
 }
