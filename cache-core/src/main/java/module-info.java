@@ -6,6 +6,8 @@
  */
 module dev.hourglass.cache {
   requires org.jctools.core;
+  // @GuardedBy for the compile-time lock check; class retention, absent at run time.
+  requires static com.google.errorprone.annotations;
 
   exports dev.hourglass.cache;
 }

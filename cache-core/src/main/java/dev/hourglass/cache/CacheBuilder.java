@@ -1,7 +1,6 @@
 package dev.hourglass.cache;
 
 import dev.hourglass.cache.internal.CacheSpec;
-import dev.hourglass.cache.internal.StripedCache;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executor;
@@ -297,7 +296,7 @@ public final class CacheBuilder<K, V> {
    *     reverse), maximumSize with maximumWeight, or expireAfter with a fixed expiration
    */
   public <K1 extends K, V1 extends V> Cache<K1, V1> build() {
-    return new StripedCache<K1, V1>(spec(null));
+    return this.<K1, V1>spec(null).newCache();
   }
 
   /**
@@ -313,7 +312,7 @@ public final class CacheBuilder<K, V> {
   public <K1 extends K, V1 extends V> LoadingCache<K1, V1> build(
       CacheLoader<? super K1, V1> loader) {
     Objects.requireNonNull(loader, "loader");
-    return new StripedCache<K1, V1>(spec(loader));
+    return spec(loader).newLoadingCache();
   }
 
   @SuppressWarnings("unchecked")

@@ -1,6 +1,5 @@
 package dev.hourglass.cache;
 
-import dev.hourglass.cache.internal.SharedCleaner;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -41,7 +40,7 @@ public interface Scheduler {
    * @return the JVM-wide default scheduler
    */
   static Scheduler systemScheduler() {
-    return SharedCleaner.INSTANCE;
+    return SystemScheduler.INSTANCE;
   }
 
   /**

@@ -8,6 +8,29 @@ import org.junit.jupiter.api.Test;
 
 final class CacheBuilderTest {
 
+  /** A cache built without a loader is a manual cache: it has no get(key) to fail with. */
+  @Test
+  void build_withoutLoader_isNotALoadingCache() {
+    assertThat(Hourglass.newBuilder().build()).isNotInstanceOf(LoadingCache.class);
+    assertThat(Hourglass.newBuilder().maximumSize(10).expireAfterWrite(Duration.ofMinutes(1))
+        .recordStats().build()).isNotInstanceOf(LoadingCache.class);
+    assertThat(Hourglass.newBuilder().expireAfterAccess(Duration.ofMinutes(1)).build())
+        .isNotInstanceOf(LoadingCache.class);
+    Cache<String, String> manual = Hourglass.newBuilder().build();
+    assertThat(manual.get("a", k -> k + "!")).isEqualTo("a!");
+    assertThat(manual.getAll(java.util.List.of("b"), keys -> java.util.Map.of("b", "B")))
+        .containsEntry("b", "B");
+  }
+
+  @Test
+  void build_withLoader_isALoadingCache() {
+    LoadingCache<String, String> loading = Hourglass.newBuilder().build(k -> k + "?");
+    assertThat(loading).isInstanceOf(LoadingCache.class);
+    assertThat(loading.get("a")).isEqualTo("a?");
+    assertThat(loading.getAll(java.util.List.of("b", "c"))).containsEntry("b", "b?")
+        .containsEntry("c", "c?");
+  }
+
   @Test
   void build_defaults() {
     Cache<String, String> cache = Hourglass.newBuilder().build();

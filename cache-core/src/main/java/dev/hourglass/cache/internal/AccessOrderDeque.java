@@ -2,7 +2,7 @@ package dev.hourglass.cache.internal;
 
 /**
  * A stripe's nodes in access order, least recent at the head, linked through
- * {@code accessPrev}/{@code accessNext} with no sentinel objects.
+ * {@code policyPrev}/{@code policyNext} with no sentinel objects.
  *
  * <p>Not thread-safe: guarded by the stripe lock.
  *
@@ -15,12 +15,12 @@ final class AccessOrderDeque<K, V> {
   Node<K, V> tail;
 
   void addLast(Node<K, V> node) {
-    node.accessPrev = tail;
-    node.accessNext = null;
+    node.policyPrev = tail;
+    node.policyNext = null;
     if (tail == null) {
       head = node;
     } else {
-      tail.accessNext = node;
+      tail.policyNext = node;
     }
     tail = node;
   }
@@ -33,20 +33,20 @@ final class AccessOrderDeque<K, V> {
   }
 
   void unlink(Node<K, V> node) {
-    Node<K, V> prev = node.accessPrev;
-    Node<K, V> next = node.accessNext;
+    Node<K, V> prev = node.policyPrev;
+    Node<K, V> next = node.policyNext;
     if (prev == null) {
       head = next;
     } else {
-      prev.accessNext = next;
+      prev.policyNext = next;
     }
     if (next == null) {
       tail = prev;
     } else {
-      next.accessPrev = prev;
+      next.policyPrev = prev;
     }
-    node.accessPrev = null;
-    node.accessNext = null;
+    node.policyPrev = null;
+    node.policyNext = null;
   }
 
   void clear() {

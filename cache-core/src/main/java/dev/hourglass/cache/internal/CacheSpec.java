@@ -1,7 +1,9 @@
 package dev.hourglass.cache.internal;
 
+import dev.hourglass.cache.Cache;
 import dev.hourglass.cache.CacheLoader;
 import dev.hourglass.cache.Expiry;
+import dev.hourglass.cache.LoadingCache;
 import dev.hourglass.cache.RemovalListener;
 import dev.hourglass.cache.Scheduler;
 import dev.hourglass.cache.Ticker;
@@ -10,7 +12,8 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 
 /**
- * The validated settings of a cache, handed from the builder to the engine. Immutable.
+ * The validated settings of a cache, handed from the builder to the engine, and the one public
+ * type of this package: the builder's way in. Immutable.
  *
  * @param <K> the type of keys
  * @param <V> the type of values
@@ -54,5 +57,31 @@ public record CacheSpec<K, V>(
     Objects.requireNonNull(ticker, "ticker");
     Objects.requireNonNull(executor, "executor");
     Objects.requireNonNull(scheduler, "scheduler");
+  }
+
+  /**
+   * A new cache without a loader; it is not a {@link LoadingCache}.
+   *
+   * @return the cache
+   * @throws IllegalStateException if these settings have a loader
+   */
+  public Cache<K, V> newCache() {
+    if (loader != null) {
+      throw new IllegalStateException("settings with a loader build a loading cache");
+    }
+    return new StripedCache<>(this);
+  }
+
+  /**
+   * A new loading cache.
+   *
+   * @return the cache
+   * @throws IllegalStateException if these settings have no loader
+   */
+  public LoadingCache<K, V> newLoadingCache() {
+    if (loader == null) {
+      throw new IllegalStateException("a loading cache needs a loader");
+    }
+    return new StripedLoadingCache<>(this);
   }
 }

@@ -75,12 +75,12 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
 
   @Override
   public V put(K key, V value) {
-    return cache.put(key, value, -1, false);
+    return cache.put(key, value, Expiration.NO_TTL, false);
   }
 
   @Override
   public V putIfAbsent(K key, V value) {
-    return cache.put(key, value, -1, true);
+    return cache.put(key, value, Expiration.NO_TTL, true);
   }
 
   @Override
@@ -90,7 +90,7 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
 
   @Override
   public V remove(Object key) {
-    return cache.remove(key, null, false);
+    return cache.remove(key, null);
   }
 
   @Override
@@ -104,7 +104,7 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
       if ((current == null) || !value.equals(current)) {
         return false;
       }
-      if (cache.remove(key, current, true) != null) {
+      if (cache.remove(key, current) != null) {
         return true;
       }
     }
@@ -112,7 +112,7 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
 
   @Override
   public V replace(K key, V value) {
-    return cache.replace(key, null, value, false);
+    return cache.replace(key, null, value);
   }
 
   @Override
@@ -125,7 +125,7 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
       if ((current == null) || !oldValue.equals(current)) {
         return false;
       }
-      if (cache.replace(key, current, newValue, true) != null) {
+      if (cache.replace(key, current, newValue) != null) {
         return true;
       }
     }
@@ -135,18 +135,18 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
   public V computeIfAbsent(K key, Function<? super K, ? extends V> mappingFunction) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(mappingFunction, "mappingFunction");
-    return cache.computeIfAbsent(key, mappingFunction, true);
+    return cache.flights.computeIfAbsent(key, mappingFunction, true);
   }
 
   @Override
   public V computeIfPresent(K key,
       BiFunction<? super K, ? super V, ? extends V> remappingFunction) {
-    return cache.compute(key, remappingFunction, StripedCache.ComputeKind.IF_PRESENT);
+    return cache.flights.compute(key, remappingFunction, SingleFlight.ComputeKind.IF_PRESENT);
   }
 
   @Override
   public V compute(K key, BiFunction<? super K, ? super V, ? extends V> remappingFunction) {
-    return cache.compute(key, remappingFunction, StripedCache.ComputeKind.COMPUTE);
+    return cache.flights.compute(key, remappingFunction, SingleFlight.ComputeKind.COMPUTE);
   }
 
   @Override
@@ -155,9 +155,9 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(value, "value");
     Objects.requireNonNull(remappingFunction, "remappingFunction");
-    return cache.compute(key,
+    return cache.flights.compute(key,
         (k, old) -> (old == null) ? value : remappingFunction.apply(old, value),
-        StripedCache.ComputeKind.COMPUTE);
+        SingleFlight.ComputeKind.COMPUTE);
   }
 
   @Override
@@ -369,17 +369,8 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
           snapshot = new Object[0];
           return false;
         }
-        snapshot = copy(cache.stripes[stripeIndex++]);
+        snapshot = cache.stripes[stripeIndex++].snapshot();
         position = 0;
-      }
-    }
-
-    private Object[] copy(Stripe<K, V> stripe) {
-      stripe.lock(); // a consistent set of the stripe's nodes, so none is seen twice
-      try {
-        return Stripe.nodesOf(stripe.table, stripe.count);
-      } finally {
-        stripe.unlock();
       }
     }
 
@@ -400,7 +391,7 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
       if (lastKey == null) {
         throw new IllegalStateException("next() was not called, or remove() was already called");
       }
-      cache.remove(lastKey, null, false);
+      cache.remove(lastKey, null);
       lastKey = null;
     }
   }
@@ -415,7 +406,7 @@ final class MapView<K, V> extends AbstractMap<K, V> implements ConcurrentMap<K, 
     @Override
     public V setValue(V value) {
       Objects.requireNonNull(value, "value");
-      cache.put(getKey(), value, -1, false);
+      cache.put(getKey(), value, Expiration.NO_TTL, false);
       return super.setValue(value);
     }
   }

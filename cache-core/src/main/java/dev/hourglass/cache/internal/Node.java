@@ -4,8 +4,9 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * One cache entry: a link in its stripe's bucket chain, in the policy's access order, and in one
- * expiration structure (the write-order queue or a timer-wheel bucket).
+ * One cache entry: a link in its stripe's bucket chain, in its eviction policy's structure (the
+ * {@code policy*} fields, which only the {@link EvictionPolicy} of the stripe reads or writes), and
+ * in one expiration structure (the write-order queue or a timer-wheel bucket).
  *
  * <h2>Concurrency</h2>
  * {@code key} and {@code hash} are final. {@code value} and {@code next} are volatile: readers walk
@@ -13,10 +14,10 @@ import java.lang.invoke.VarHandle;
  * store is seen whole. A removed node has its value set to {@code null} before it is unlinked, so a
  * reader that still holds it sees a miss. {@code expiresAtNanos} is volatile because readers check
  * it and, for idle-time expiration, push it forward. Every other field is guarded by the stripe
- * lock, except {@code stamp}, which eviction reads without the lock as a hint only, and
- * {@code flags} and {@code accessPrev}, which readers read racily as hints: a byte or reference
+ * lock, except {@code policyRank}, which eviction reads without the lock as a hint only, and
+ * {@code flags} and {@code policyPrev}, which readers read racily as hints: a byte or reference
  * read never tears, and a stale {@code CUSTOM_TTL} is caught by the write count before a reader
- * acts on it, a stale {@code RETIRED} by the drain under the lock, a stale {@code accessPrev}
+ * acts on it, a stale {@code RETIRED} by the drain under the lock, a stale {@code policyPrev}
  * only records one read too many or too few.
  *
  * <h2>Value and deadline</h2>
@@ -29,7 +30,7 @@ import java.lang.invoke.VarHandle;
  * deadline of the value they read, so either deadline pairs correctly with that value; since a
  * write may keep the same deadline for another value, they check the count before the CAS and
  * again after it, and put the deadline back if a write slipped in between
- * ({@code StripedCache.moveDeadlineForRead}; what remains is a window of a few instructions, no
+ * ({@code Expiration.moveDeadlineForRead}; what remains is a window of a few instructions, no
  * user code, in which another reader whose clock reaches that very deadline could see the
  * extension). The count
  * alone would be enough but for its wrap-around (a byte, 128 writes); the deadline check alone
@@ -93,9 +94,9 @@ final class Node<K, V> {
   volatile Node<K, V> next;
   volatile long expiresAtNanos;
 
-  /* Guarded by the stripe lock. */
-  Node<K, V> accessPrev;
-  Node<K, V> accessNext;
+  /* Guarded by the stripe lock. The policy* fields belong to the stripe's EvictionPolicy. */
+  Node<K, V> policyPrev;
+  Node<K, V> policyNext;
   Node<K, V> timePrev;
   Node<K, V> timeNext;
   long weight;
@@ -109,18 +110,20 @@ final class Node<K, V> {
    */
   byte writeSeq;
 
-  /** Recency stamp from the cache's clock; written under the lock, read racily by eviction. */
-  int stamp;
-  /** The policy's move count when the node was last moved; read racily by readers as a hint. */
-  int accessTick;
+  /**
+   * The policy's rank of the node, comparable across stripes (see EvictionPolicy#rank); written
+   * under the lock, read racily by eviction as a hint.
+   */
+  int policyRank;
+  /** The policy's own per-node counter; read racily by readers as a hint (see worthRecording). */
+  int policyTick;
 
-  Node(K key, int hash, V value, Node<K, V> next) {
+  Node(K key, int hash, V value) {
     this.key = key;
     this.hash = hash;
     // Plain stores: the node is not yet shared; the release store that links it into a bin
     // publishes these fields (a volatile store here would cost a fence each).
     VALUE.set(this, value);
-    NEXT.set(this, next);
     EXPIRES_AT.set(this, NEVER);
   }
 

@@ -1,291 +1,500 @@
 package dev.hourglass.cache.internal;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.locks.ReentrantLock;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.hourglass.cache.RemovalCause;
+import java.util.function.Consumer;
 import org.jctools.queues.atomic.MpscAtomicArrayQueue;
 
 /**
- * One stripe of the table: a hash table of its own, its eviction order, its expiration structures,
- * its read buffer and its in-flight markers, all guarded by the stripe's lock (this object).
+ * One stripe of the cache: its lock and everything the lock guards. The table and the lock come
+ * from {@link StripeTable}; this class adds the stripe's eviction policy, its time structures
+ * (write-order queue and timer wheel), its lossy read buffer, its in-flight markers and its weight,
+ * and every mutation of them: add, update and remove a node, place it in time, apply buffered
+ * reads, expire, evict one entry, clear. The engine ({@link StripedCache}) decides what to write
+ * and takes the lock; the stripe changes its own state.
  *
- * <h2>Concurrency</h2>
- * Writers hold the lock. Readers take none: they read {@code table} (volatile), the bin head with
- * an acquire load, and the chain through volatile {@code next} links. Writers only ever insert at a
- * bin's head with a release store and unlink a node by pointing its predecessor past it, keeping
- * the removed node's own {@code next}, so a reader standing on a removed node still reaches the
- * rest of the chain. A resize relinks nodes, which could make a concurrent reader miss a present
- * key; it is therefore bracketed by {@code resizeSeq} (odd while relinking) and ends by publishing
- * a new table. A reader that found nothing checks that no resize is running and the table is the
- * one it walked, and otherwise retries (or looks up under the lock). A hit needs no check at all:
- * a node found with the key and a non-null value is an answer that was true during the read.
+ * <h2>Invariants, under the lock</h2>
+ * A node is in the table iff it is not {@link Node#RETIRED}; a node in the table is known to the
+ * policy iff the cache has a bound; it is in the write-order queue iff {@link Node#IN_WRITE_QUEUE},
+ * and in the timer wheel iff its {@code wheelSlot} is set, and in one of them iff its deadline is
+ * not {@link Node#NEVER}; {@code count} and {@code weightedSize} are the sums over the table, and
+ * the cache's global weight ({@link Eviction}) the sum over the stripes.
+ *
+ * <h2>Read buffer</h2>
+ * A hit that the policy finds worth recording is offered to the bounded read buffer
+ * ({@code failFastOffer}: one attempt, dropped under contention or when full), and applied to the
+ * policy under the lock by whoever holds it next ({@link #drainReads}).
  *
  * @param <K> the type of keys
  * @param <V> the type of values
  */
 @SuppressWarnings("serial") // never serialized
-final class Stripe<K, V> extends ReentrantLock {
-  private static final VarHandle BIN = MethodHandles.arrayElementVarHandle(Node[].class);
-  private static final int MAX_TABLE_LENGTH = 1 << 30;
-
-  /** The bins; replaced whole on resize (volatile publish of the filled new array). */
-  volatile Node<K, V>[] table;
-  /** Seqlock counter, odd while a resize relinks nodes. */
-  volatile int resizeSeq;
+final class Stripe<K, V> extends StripeTable<K, V> {
   /**
-   * Entries in the table. Written under the lock; read without it by estimatedSize, the cleaner and
-   * readers as an estimate (a racy int read never tears).
+   * A ticker reading this far behind the timer wheel's time is a clock that went back, not a
+   * writer that lagged: the wheel is rebuilt at the new time (about 17 s).
    */
-  int count;
-  /** Counters written on every write or drain, kept off the cache lines readers load. */
-  final Counters counters = new Counters();
+  static final long WHEEL_REBUILD_BACKWARDS_NANOS = 1L << TimerWheel.SHIFTS[1];
+
+  /** What one attempt to evict from a stripe did. */
+  enum Evicted { ONE, NONE, NEWER }
+
+  /** The eviction policy, or null when the cache has no size bound. Read by the read path. */
+  final EvictionPolicy<K, V> policy;
+  /** Lossy buffer of hits waiting to be applied, or null when nothing needs them. */
+  final MpscAtomicArrayQueue<Node<K, V>> readBuffer;
+  /** The stripe's weight, on a padded line of its own: written on every write. */
+  @GuardedBy("this")
+  private final Counters counters = new Counters();
+  /** Write order for a fixed time to live, or null. */
+  @GuardedBy("this")
+  final WriteOrderDeque<K, V> writeOrder;
+  /** Per-entry, idle and out-of-order deadlines; created on first use. */
+  @GuardedBy("this")
+  TimerWheel<K, V> wheel;
+  /**
+   * In-flight loads and computes: a small chained hash table by the keys' spread hashes, created
+   * on first use.
+   */
+  @GuardedBy("this")
+  private Flight[] flights;
+  @GuardedBy("this")
+  private int flightCount;
+  /**
+   * How many times {@code invalidateAll} has emptied this stripe. A flight registered under an
+   * older count installs nothing: its load began before the invalidation.
+   */
+  @GuardedBy("this")
+  int generation;
+  /**
+   * Set by a reader whose {@code Expiry.expireAfterRead} moved a deadline earlier but whose read
+   * the lossy buffer dropped: the wheel then holds the node in a bucket that is too late, until
+   * the next exact or scheduled pass re-slots the wheel ({@link #resettleWheel}). Volatile: the
+   * reader's deadline CAS happens before this store, so whoever reads {@code true} (under the
+   * lock) also sees the new deadline.
+   */
+  volatile boolean wheelStale;
+
+  private final Expiration<K, V> expiration;
+  /** The cache's bound, or null when it has none. */
+  private final Eviction<K, V> eviction;
+  /** Statistics, or null when not recorded. */
+  private final StatsCounter stats;
 
   /**
-   * The stripe's write-hot counters, padded on both sides. Readers load {@code table},
-   * {@code policy} and {@code readBuffer} on every hit; if these counters shared a cache line with
-   * them, every write and every drain would evict that line from every reader's cache (this was
-   * measured: bounded reads stopped scaling past a few cores). HotSpot lays out fields of one
-   * size in declaration order, so the long padding surrounds the counters. Guarded by the lock.
+   * The stripe's write-hot counter, padded on both sides, so that writes do not invalidate the
+   * line readers load ({@code table}, {@code policy}, {@code readBuffer}). HotSpot lays out fields
+   * of one size in declaration order, so the long padding surrounds it. Guarded by the lock.
    */
   static final class Counters {
     long p0, p1, p2, p3, p4, p5, p6, p7;
     /** Sum of the entries' weights. */
     long weightedSize;
-    /** This stripe's recency clock (see StripedCache.nextStamp). */
-    long stampClock;
-    /** Moves of the policy order (see LruPolicy). */
-    long moves;
     long q0, q1, q2, q3, q4, q5, q6, q7;
   }
 
-  /** Access order for eviction, or null when the cache has no size bound. */
-  final LruPolicy<K, V> policy;
-  /** Write order for a fixed time to live, or null. */
-  final WriteOrderDeque<K, V> writeOrder;
-  /** Per-entry, idle and out-of-order deadlines; created on first use; guarded by the lock. */
-  TimerWheel<K, V> wheel;
-  /** Lossy buffer of hits waiting to be applied to the policy, or null when no policy needs them. */
-  final MpscAtomicArrayQueue<Node<K, V>> readBuffer;
-  /**
-   * In-flight loads and computes: a small chained hash table by the keys' spread hashes, created
-   * on first use; guarded by the lock.
-   */
-  private Flight[] flights;
-  private int flightCount;
-  /**
-   * How many times {@code invalidateAll} has emptied this stripe; guarded by the lock. A flight
-   * registered under an older count installs nothing: its load began before the invalidation.
-   */
-  int generation;
-  /**
-   * Set by a reader whose {@code Expiry.expireAfterRead} moved a deadline earlier but whose read
-   * the lossy buffer dropped: the wheel then holds the node in a bucket that is too late, until
-   * {@link StripedCache} re-slots the wheel. Volatile: the reader's deadline CAS happens before
-   * this store, so whoever reads {@code true} (under the lock) also sees the new deadline.
-   */
-  volatile boolean wheelStale;
-
-  @SuppressWarnings("unchecked")
-  Stripe(int initialTableLength, boolean needsPolicy, boolean needsWriteOrder, int readBufferSize) {
-    this.table = (Node<K, V>[]) new Node<?, ?>[initialTableLength];
-    this.policy = needsPolicy ? new LruPolicy<>() : null;
-    this.writeOrder = needsWriteOrder ? new WriteOrderDeque<>() : null;
+  Stripe(int initialTableLength, Expiration<K, V> expiration, Eviction<K, V> eviction,
+      EvictionPolicy<K, V> policy, StatsCounter stats, int readBufferSize) {
+    super(initialTableLength);
+    this.expiration = expiration;
+    this.eviction = eviction;
+    this.policy = policy;
+    this.stats = stats;
+    this.writeOrder = expiration.usesWriteOrder() ? new WriteOrderDeque<>() : null;
     this.readBuffer = (readBufferSize > 0) ? new MpscAtomicArrayQueue<>(readBufferSize) : null;
   }
 
-  /* ---------------- Lock-free lookup ---------------- */
+  /* ---------------- Entries, under the lock ---------------- */
 
-  /** Finds the node of {@code key} without locking; may return a node removed concurrently. */
-  Node<K, V> find(Object key, int hash) {
-    for (int attempt = 0; ; attempt++) {
-      Node<K, V>[] tab = table;
-      Node<K, V> head = binAcquire(tab, hash & (tab.length - 1));
-      for (Node<K, V> e = head; e != null; e = e.next) {
-        if ((e.hash == hash) && ((e.key == key) || key.equals(e.key))) {
-          return e;
-        }
-      }
-      if (TreeBin.isMarker(head)) { // never matched above: a marker's hash is no key's hash
-        Node<K, V> e = TreeBin.of(head).find(key, hash);
-        if (e != null) {
-          return e;
-        }
-      }
-      // A miss is true unless a resize relinked nodes during the walk: then it is either still
-      // running (odd counter) or has published a new table. These volatile reads are ordered
-      // after the chain's volatile reads, so a relink we walked through is seen here.
-      if (((resizeSeq & 1) == 0) && (table == tab)) {
-        return null;
-      }
-      if (attempt >= 2) {
-        lock(); // a resize keeps overlapping: look up once under the lock instead of spinning
-        try {
-          return findLocked(key, hash);
-        } finally {
-          unlock();
-        }
-      }
-      Thread.onSpinWait();
+  /** {@code node} if it is there and unexpired; an expired one is removed, and null returned. */
+  @GuardedBy("this")
+  Node<K, V> removeIfExpired(Node<K, V> node, long now, Removals<K, V> removals) {
+    if ((node != null) && Node.isExpired(node.expiresAtNanos, now)) {
+      remove(node, RemovalCause.EXPIRED, removals);
+      return null;
     }
+    return node;
   }
-
-  @SuppressWarnings("unchecked")
-  private static <K, V> Node<K, V> binAcquire(Node<K, V>[] tab, int index) {
-    return (Node<K, V>) BIN.getAcquire(tab, index); // pairs with the release store in insert
-  }
-
-  /* ---------------- Locking ---------------- */
-
-  private static final int SPINS = 64;
 
   /**
-   * Takes the lock for a write. Critical sections are a few dozen instructions, so a writer that
-   * finds the lock held spins briefly (re-reading it without writing, so the holder's cache line
-   * is not stolen) before parking: parking and unparking cost far more than the wait. The lock
-   * itself (acquire on success) orders everything the previous holder wrote before our reads.
+   * Adds a new node to the table, the policy and its time structure, and evicts it at once if it
+   * alone exceeds the bound. A node whose deadline has already passed is not stored at all: it is
+   * reported expired at once.
    */
-  void lockForWrite() {
-    if (tryLock()) {
+  @GuardedBy("this")
+  void add(Node<K, V> node, long now, Removals<K, V> removals) {
+    if (Node.isExpired(node.expiresAtNanos, now)) {
+      node.set(Node.RETIRED, true);
+      if (stats != null) {
+        stats.recordEviction(node.weight);
+      }
+      removals.add(node.key, node.value, RemovalCause.EXPIRED);
       return;
     }
-    for (int i = 0; i < SPINS; i++) {
-      Thread.onSpinWait();
-      if (!isLocked() && tryLock()) {
+    insert(node);
+    if (policy != null) {
+      policy.onInsert(node, count);
+    }
+    placeInTime(node, now);
+    counters.weightedSize += node.weight;
+    if (eviction != null) {
+      eviction.addWeight(node.weight);
+    }
+    evictIfHeavier(node, removals);
+  }
+
+  /**
+   * Gives a node in the table a new value, reporting the old one with {@code cause}, and evicts it
+   * at once if it alone exceeds the bound. A value already dead at {@code now} removes the entry.
+   */
+  @GuardedBy("this")
+  void update(Node<K, V> node, V value, long weight, long deadline, boolean customTtl, long now,
+      RemovalCause cause, Removals<K, V> removals) {
+    if (Node.isExpired(deadline, now)) {
+      // Dead on arrival. The entry goes, the old value as replaced, the new as expired.
+      V old = node.value;
+      remove(node, (old == value) ? RemovalCause.EXPIRED : cause, removals);
+      if (old != value) {
+        if (stats != null) {
+          stats.recordEviction(weight);
+        }
+        removals.add(node.key, value, RemovalCause.EXPIRED);
+      }
+      return;
+    }
+    V old = node.value;
+    long delta = weight - node.weight;
+    node.weight = weight;
+    node.set(Node.CUSTOM_TTL, customTtl);
+    node.setValueAndDeadline(value, deadline);
+    if (policy != null) {
+      policy.onUpdate(node, count);
+    }
+    placeInTime(node, now);
+    counters.weightedSize += delta;
+    if ((eviction != null) && (delta != 0)) {
+      eviction.addWeight(delta);
+    }
+    if ((old != value) || (cause != RemovalCause.REPLACED)) {
+      if (cause.wasEvicted() && (stats != null)) {
+        stats.recordEviction(weight - delta);
+      }
+      removals.add(node.key, old, cause);
+    }
+    evictIfHeavier(node, removals);
+  }
+
+  /** Removes a node from every structure and queues its notification. */
+  @GuardedBy("this")
+  void remove(Node<K, V> node, RemovalCause cause, Removals<K, V> removals) {
+    V old = node.value;
+    node.setValueRelease(null); // readers holding the node now see a miss
+    node.set(Node.RETIRED, true);
+    unlink(node);
+    if (policy != null) {
+      policy.onRemove(node);
+    }
+    if (node.has(Node.IN_WRITE_QUEUE)) {
+      writeOrder.unlink(node);
+    } else if (node.wheelSlot >= 0) {
+      wheel.remove(node);
+    }
+    counters.weightedSize -= node.weight;
+    if (eviction != null) {
+      eviction.addWeight(-node.weight);
+    }
+    if (cause.wasEvicted() && (stats != null)) {
+      stats.recordEviction(node.weight);
+    }
+    removals.add(node.key, old, cause);
+  }
+
+  @GuardedBy("this")
+  private void evictIfHeavier(Node<K, V> node, Removals<K, V> removals) {
+    if ((eviction != null) && eviction.heavierThanBound(node.weight) && !node.has(Node.RETIRED)) {
+      remove(node, RemovalCause.SIZE, removals);
+    }
+  }
+
+  /**
+   * Puts a node in the time structure its deadline calls for (see Expiration, "Rules").
+   *
+   * <p>The write-order queue is popped from the head by expiration and must therefore stay in
+   * deadline order. Lock order is not deadline order: a writer preempted between reading the
+   * ticker and locking, or a ticker that went back, brings a deadline earlier than the tail's;
+   * such a node goes to the timer wheel instead, which takes any order.
+   */
+  @GuardedBy("this")
+  private void placeInTime(Node<K, V> node, long now) {
+    long deadline = node.expiresAtNanos;
+    WriteOrderDeque<K, V> queue = writeOrder;
+    if (node.has(Node.IN_WRITE_QUEUE)) {
+      queue.unlink(node);
+    }
+    if (deadline == Node.NEVER) {
+      if (node.wheelSlot >= 0) {
+        wheel.remove(node);
+      }
+      return;
+    }
+    if ((queue != null) && !node.has(Node.CUSTOM_TTL)) {
+      Node<K, V> tail = queue.tail;
+      if ((tail == null) || (deadline - tail.expiresAtNanos >= 0)) {
+        if (node.wheelSlot >= 0) {
+          wheel.remove(node);
+        }
+        queue.addLast(node);
         return;
       }
     }
-    lock();
+    wheel(now).reschedule(node);
   }
 
-  /* ---------------- Mutation, under the lock ---------------- */
+  /** Sum of the entries' weights (for invariant checks). */
+  @GuardedBy("this")
+  long weightedSize() {
+    return counters.weightedSize;
+  }
 
-  Node<K, V> findLocked(Object key, int hash) {
-    Node<K, V>[] tab = table;
-    Node<K, V> head = tab[hash & (tab.length - 1)];
-    if (TreeBin.isMarker(head)) {
-      return TreeBin.of(head).find(key, hash);
+  /* ---------------- Maintenance, under the lock ---------------- */
+
+  /** Applies buffered reads and removes expired entries. */
+  @GuardedBy("this")
+  void maintain(long now, Removals<K, V> removals) {
+    drainReads();
+    if (expiration.timed()) {
+      expire(now, removals);
     }
-    for (Node<K, V> e = head; e != null; e = e.next) {
-      if ((e.hash == hash) && ((e.key == key) || key.equals(e.key))) {
-        return e;
+  }
+
+  /** Applies the buffered reads to the policy, and re-slots nodes whose deadline a read moved. */
+  @GuardedBy("this")
+  void drainReads() {
+    if (readBuffer == null) {
+      return;
+    }
+    boolean shorten = expiration.readsMayShorten();
+    for (Node<K, V> node; (node = readBuffer.relaxedPoll()) != null; ) {
+      if (node.has(Node.RETIRED)) {
+        continue;
+      }
+      if (policy != null) {
+        policy.onRead(node, count);
+      }
+      if ((node.wheelSlot >= 0) && shorten) {
+        wheel.reschedule(node); // a read may have moved its deadline earlier
       }
     }
-    return null;
+    if (policy != null) {
+      policy.endReads();
+    }
   }
 
   /**
-   * Links a new, fully initialized node into its bin: at the head of a chain, or into a tree bin.
-   * A chain that reaches {@link TreeBin#TREEIFY_THRESHOLD} nodes becomes a tree bin.
+   * The regular expiration pass: pops expired nodes off the write-order queue, advances the timer
+   * wheel, and expires the wheel's current bucket when its lower bound says something there is
+   * due (so nothing expired is left behind, also when the ticker lags the wheel). O(1) amortized
+   * per expired node.
    */
-  void insert(Node<K, V> node) {
-    Node<K, V>[] tab = table;
-    int index = node.hash & (tab.length - 1);
-    Node<K, V> head = tab[index];
-    if (TreeBin.isMarker(head)) {
-      TreeBin.of(head).insert(node);
-    } else {
-      node.initNext(head);
-      BIN.setRelease(tab, index, node); // publishes the node's fields to lock-free readers
-      if ((head != null) && (head.next != null) && (count >= TreeBin.TREEIFY_THRESHOLD)) {
-        Node<K, V> marker = TreeBin.treeify(node);
-        if (marker != null) {
-          // Relinks nothing: readers still on the chain reach all of its nodes. Release:
-          // publishes the tree bin, built from final fields and volatile stores, whole.
-          BIN.setRelease(tab, index, marker);
-        }
+  @GuardedBy("this")
+  private void expire(long now, Removals<K, V> removals) {
+    WriteOrderDeque<K, V> queue = writeOrder;
+    if (queue != null) {
+      for (Node<K, V> node; ((node = queue.head) != null)
+          && Node.isExpired(node.expiresAtNanos, now); ) {
+        remove(node, RemovalCause.EXPIRED, removals);
       }
     }
-    int n = count + 1;
-    count = n;
-    if ((n > tab.length - (tab.length >>> 2)) && (tab.length < MAX_TABLE_LENGTH)) {
-      resize(tab);
+    TimerWheel<K, V> timers = wheel;
+    if (timers != null) {
+      if (now - timers.nanos() < -WHEEL_REBUILD_BACKWARDS_NANOS) {
+        timers.rebuild(now); // the ticker went far back: do not wait for it to catch up
+      }
+      // Checked first so that the common case (nothing due) allocates no lambda.
+      if ((timers.size() > 0) && timers.hasDueBuckets(now)) {
+        timers.advance(now, expiring(removals));
+      }
+      if ((timers.size() > 0) && timers.currentBucketMayHaveExpired(now)) {
+        timers.expireCurrentBucket(now, expiring(removals));
+      }
     }
   }
 
-  /** Unlinks a node from its bin, keeping its {@code next} so that readers standing on it go on. */
-  void unlink(Node<K, V> node) {
-    Node<K, V>[] tab = table;
-    int index = node.hash & (tab.length - 1);
-    Node<K, V> e = tab[index];
-    if (TreeBin.isMarker(e)) {
-      TreeBin.of(e).remove(node);
-    } else if (e == node) {
-      BIN.setRelease(tab, index, node.next); // readers see either chain, both valid
-    } else {
-      while ((e != null) && (e.next != node)) {
-        e = e.next;
-      }
-      if (e == null) {
-        throw new IllegalStateException("Node not in its bin: " + node);
-      }
-      e.setNextRelease(node.next); // readers see either chain, both valid
-    }
-    count = count - 1;
+  /**
+   * The wheel's callback for the nodes it finds expired. The check cannot see that the wheel calls
+   * it synchronously, inside {@link #expire}, which holds the lock; nothing keeps it for later.
+   */
+  @SuppressWarnings("GuardedBy")
+  private Consumer<Node<K, V>> expiring(Removals<K, V> removals) {
+    return node -> remove(node, RemovalCause.EXPIRED, removals);
   }
 
-  /** Every node in {@code bins}, chains and tree bins alike; {@code count} sizes the result. */
-  @SuppressWarnings("unchecked")
-  static <K, V> Node<K, V>[] nodesOf(Node<K, V>[] bins, int count) {
-    List<Node<K, V>> nodes = new ArrayList<>(count);
-    for (Node<K, V> head : bins) {
-      if (TreeBin.isMarker(head)) {
-        TreeBin.of(head).forEach(nodes::add);
+  /**
+   * Re-slots the wheel if a reader moved a deadline earlier and its read was dropped (see
+   * wheelStale). O(wheel size), and only on the scheduled and the exact paths, so it costs at
+   * most once a second per stripe under load.
+   */
+  @GuardedBy("this")
+  private void resettleWheel() {
+    if (wheelStale) { // volatile read: sees the deadline CAS that preceded the store
+      wheelStale = false;
+      if (wheel != null) {
+        wheel.rebuild(wheel.nanos());
+      }
+    }
+  }
+
+  /**
+   * Expiration that leaves nothing expired behind, for answers that must be exact: applies the
+   * buffered reads (a read that shortened a deadline reschedules its node), re-slots the wheel if
+   * such a read was dropped, then runs the regular pass, which leaves no expired node in the
+   * write-order queue's head nor in the wheel.
+   */
+  @GuardedBy("this")
+  private void expireExactly(long now, Removals<K, V> removals) {
+    drainReads();
+    resettleWheel();
+    expire(now, removals);
+  }
+
+  @GuardedBy("this")
+  TimerWheel<K, V> wheel(long now) {
+    if (wheel == null) {
+      wheel = new TimerWheel<>(now);
+    }
+    return wheel;
+  }
+
+  /* ---------------- Maintenance that takes the lock itself ---------------- */
+
+  /** Maintenance for a reader: never waits for the lock. Returns whether it ran. */
+  boolean tryMaintain(long now, Removals<K, V> removals) {
+    if (!tryLock()) { // never blocks a reader; whoever holds the lock does maintenance
+      return false;
+    }
+    try {
+      maintain(now, removals);
+    } finally {
+      unlock();
+    }
+    return true;
+  }
+
+  /** {@code cleanUp()} of this stripe: exact expiration when timed, else the buffered reads. */
+  void cleanUp(long now, Removals<K, V> removals) {
+    lock(); // guards the stripe during its maintenance
+    try {
+      if (expiration.timed()) {
+        expireExactly(now, removals);
       } else {
-        for (Node<K, V> e = head; e != null; e = e.next) {
-          nodes.add(e);
-        }
+        drainReads();
       }
+    } finally {
+      unlock();
     }
-    return nodes.toArray((Node<K, V>[]) new Node<?, ?>[0]);
   }
 
-  /** Removes every node from the table, returning the old bins for notification. */
-  @SuppressWarnings("unchecked")
-  Node<K, V>[] clearTable() {
-    Node<K, V>[] old = table;
-    resizeSeq = resizeSeq + 1; // readers of the old bins retry, then see the empty table
-    table = (Node<K, V>[]) new Node<?, ?>[Math.min(old.length, 16)];
-    resizeSeq = resizeSeq + 1;
-    count = 0;
-    return old;
+  /**
+   * The scheduled clean-up of this stripe, unless it is busy or empty: applies buffered reads,
+   * re-slots a stale wheel and expires what is due. Returns whether it ran.
+   */
+  boolean cleanUpExpired(long now, Removals<K, V> removals) {
+    if (!mayHaveTimedEntries() || !tryLock()) { // never waits for a busy stripe
+      return false;
+    }
+    try {
+      expireExactly(now, removals);
+    } finally {
+      unlock();
+    }
+    return true;
   }
 
-  @SuppressWarnings("unchecked")
-  private void resize(Node<K, V>[] old) {
-    int length = old.length << 1;
-    Node<K, V>[] tab = (Node<K, V>[]) new Node<?, ?>[length];
-    resizeSeq = resizeSeq + 1; // odd: relinking starts; ordered before the next stores below
-    boolean hadTrees = false;
-    for (Node<K, V> head : old) {
-      if (TreeBin.isMarker(head)) {
-        hadTrees = true;
-        TreeBin.of(head).forEach(e -> relink(tab, e));
-      } else {
-        for (Node<K, V> e = head; e != null; ) {
-          Node<K, V> next = e.next;
-          relink(tab, e);
-          e = next;
-        }
+  /** The exact number of unexpired entries, expiring what is due first. */
+  int exactCount(long now, Removals<K, V> removals) {
+    lock(); // count and expire consistently
+    try {
+      if (expiration.timed()) {
+        expireExactly(now, removals);
       }
+      return count;
+    } finally {
+      unlock();
     }
-    if (hadTrees) {
-      for (int i = 0; i < length; i++) {
-        Node<K, V> marker = TreeBin.treeify(tab[i]);
-        if (marker != null) {
-          tab[i] = marker; // plain: the new table is published below
-        }
-      }
-    }
-    table = tab; // volatile publish of the filled table
-    resizeSeq = resizeSeq + 1; // even: relinking done
   }
 
-  private static <K, V> void relink(Node<K, V>[] tab, Node<K, V> e) {
-    int index = e.hash & (tab.length - 1);
-    e.setNextRelease(tab[index]); // after resizeSeq's odd store: a reader that sees it retries
-    tab[index] = e;
+  /**
+   * Empties the stripe without waiting for loads and computes in flight: its clear count moves
+   * on, so a flight registered before it installs nothing (see SingleFlight.Install).
+   */
+  void clear(long now, Removals<K, V> removals) {
+    lock(); // guards the stripe while it is emptied
+    try {
+      generation++;
+      drainReads();
+      for (Node<K, V> node : nodesOf(clearTable(), count)) {
+        V old = node.value;
+        node.setValueRelease(null); // readers holding the node see a miss
+        node.set(Node.RETIRED, true);
+        if (eviction != null) {
+          eviction.addWeight(-node.weight);
+        }
+        boolean expired = Node.isExpired(node.expiresAtNanos, now);
+        if (expired && (stats != null)) {
+          stats.recordEviction(node.weight);
+        }
+        removals.add(node.key, old, expired ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT);
+      }
+      counters.weightedSize = 0;
+      if (policy != null) {
+        policy.clear();
+      }
+      if (writeOrder != null) {
+        writeOrder.clear();
+      }
+      if (wheel != null) {
+        wheel.clear();
+      }
+    } finally {
+      unlock();
+    }
+  }
+
+  /**
+   * Under the lock: applies the buffered reads and removes expired entries (which may be
+   * enough), then evicts the policy's victim, reported {@link RemovalCause#EXPIRED} if it has
+   * expired and {@link RemovalCause#SIZE} otherwise. With {@code bounded}, gives up
+   * ({@link Evicted#NEWER}) if the victim turns out to rank after {@code limitRank}.
+   */
+  Evicted evictOne(long now, Removals<K, V> removals, boolean bounded, int limitRank) {
+    lockForWrite(); // guards the stripe's policy and table while its victim is removed
+    try {
+      drainReads();
+      if (expiration.timed()) {
+        long before = count;
+        expire(now, removals);
+        if ((count != before) && !eviction.overBound()) {
+          return Evicted.ONE;
+        }
+      }
+      Node<K, V> victim = policy.victim();
+      if (victim == null) {
+        return Evicted.NONE;
+      }
+      if (bounded && (policy.rank(victim) - limitRank > 0)) {
+        return Evicted.NEWER;
+      }
+      boolean expired = Node.isExpired(victim.expiresAtNanos, now);
+      remove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
+      return Evicted.ONE;
+    } finally {
+      unlock();
+    }
+  }
+
+  /** Whether anything in this stripe may expire; read by the cleaner before taking the lock. */
+  boolean mayHaveTimedEntries() {
+    return count > 0;
   }
 
   /* ---------------- In-flight markers ---------------- */
@@ -294,6 +503,7 @@ final class Stripe<K, V> extends ReentrantLock {
    * Looks up the flight of {@code key}. Calls the key's {@code equals}, which may throw: nothing is
    * registered or changed by a lookup, so a throw leaves nothing behind.
    */
+  @GuardedBy("this")
   Flight flight(Object key, int hash) {
     Flight[] tab = flights;
     if (flightCount == 0) {
@@ -308,6 +518,7 @@ final class Stripe<K, V> extends ReentrantLock {
   }
 
   /** Registers a flight, stamping it with the stripe's current clear count. Calls no user code. */
+  @GuardedBy("this")
   void addFlight(Flight flight) {
     Flight[] tab = flights;
     if (tab == null) {
@@ -340,6 +551,7 @@ final class Stripe<K, V> extends ReentrantLock {
    * Unregisters a flight by identity, using only its stored hash: no user code runs, so this
    * cannot fail. Removing a flight that is not registered does nothing.
    */
+  @GuardedBy("this")
   void removeFlight(Flight flight) {
     Flight[] tab = flights;
     if (tab == null) {
@@ -362,21 +574,18 @@ final class Stripe<K, V> extends ReentrantLock {
   }
 
   /** In-flight loads and computes of this stripe; under the lock (for invariant checks). */
+  @GuardedBy("this")
   int flightCount() {
     return flightCount;
   }
 
-  /* ---------------- Expiration structures ---------------- */
-
-  TimerWheel<K, V> wheel(long now) {
-    if (wheel == null) {
-      wheel = new TimerWheel<>(now);
+  /** Unregisters a flight that installs nothing; removal by identity runs no user code. */
+  void unregister(Flight flight) {
+    lock(); // guards the in-flight markers
+    try {
+      removeFlight(flight);
+    } finally {
+      unlock();
     }
-    return wheel;
-  }
-
-  /** Whether anything in this stripe may expire; read by the cleaner before taking the lock. */
-  boolean mayHaveTimedEntries() {
-    return count > 0;
   }
 }

@@ -137,7 +137,7 @@ final class TreeBin<K, V> {
   private Node<K, V> marker() {
     @SuppressWarnings("unchecked")
     K self = (K) (Object) this;
-    return new Node<>(self, TREE_HASH, null, null);
+    return new Node<>(self, TREE_HASH, null);
   }
 
   /* ---------------- Lock-free lookup ---------------- */

@@ -35,15 +35,16 @@ public final class Invariants {
         stripe.unlock();
       }
     }
-    if (striped.maximum >= 0) {
+    if (striped.eviction != null) {
       assertThat(striped.totalWeight()).as("total weight").isEqualTo(weightSum);
-      assertThat(weightSum).as("weight within the bound").isLessThanOrEqualTo(striped.maximum);
+      assertThat(weightSum).as("weight within the bound")
+          .isLessThanOrEqualTo(striped.eviction.maximum);
     }
   }
 
   private static long checkStripe(StripedCache<Object, Object> striped,
       Stripe<Object, Object> stripe) {
-    Node<Object, Object>[] nodes = Stripe.nodesOf(stripe.table, stripe.count);
+    Node<Object, Object>[] nodes = StripeTable.nodesOf(stripe.table, stripe.count);
     assertThat(nodes).as("nodes in the table").hasSize(stripe.count);
     Set<Node<Object, Object>> table = Collections.newSetFromMap(new IdentityHashMap<>());
     long weight = 0;
@@ -60,19 +61,21 @@ public final class Invariants {
         timed++;
       }
     }
-    assertThat(stripe.counters.weightedSize).as("stripe weight").isEqualTo(weight);
+    assertThat(stripe.weightedSize()).as("stripe weight").isEqualTo(weight);
     assertThat(stripe.flightCount()).as("in-flight markers left behind").isZero();
 
-    if (stripe.policy != null) {
+    assertThat(stripe.policy != null).as("a policy iff bounded").isEqualTo(striped.eviction != null);
+    if (stripe.policy instanceof LruPolicy) {
+      LruPolicy<Object, Object> lru = (LruPolicy<Object, Object>) stripe.policy;
       int ordered = 0;
       Node<Object, Object> prev = null;
-      for (Node<Object, Object> e = stripe.policy.order.head; e != null; e = e.accessNext) {
+      for (Node<Object, Object> e = lru.order.head; e != null; e = e.policyNext) {
         assertThat(table).as("policy holds a node not in the table").contains(e);
-        assertThat(e.accessPrev).isSameAs(prev);
+        assertThat(e.policyPrev).isSameAs(prev);
         prev = e;
         ordered++;
       }
-      assertThat(stripe.policy.order.tail).isSameAs(prev);
+      assertThat(lru.order.tail).isSameAs(prev);
       assertThat(ordered).as("nodes in the policy order").isEqualTo(nodes.length);
     }
     int queued = 0;

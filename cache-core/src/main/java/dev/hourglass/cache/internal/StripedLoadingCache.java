@@ -1,0 +1,95 @@
+package dev.hourglass.cache.internal;
+
+import dev.hourglass.cache.CacheLoader;
+import dev.hourglass.cache.LoadingCache;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+
+/**
+ * The cache that {@code build(loader)} returns: the engine of {@link StripedCache} with a
+ * {@link CacheLoader} behind {@code get(key)} and {@code getAll(keys)}. A subclass rather than a
+ * wrapper, so that a hit loads no extra object; a cache built without a loader is not an instance
+ * of this class, nor of {@link LoadingCache}.
+ *
+ * @param <K> the type of keys
+ * @param <V> the type of values
+ */
+final class StripedLoadingCache<K, V> extends StripedCache<K, V> implements LoadingCache<K, V> {
+  private final CacheLoader<? super K, V> loader;
+  /** Whether the loader has a bulk form of its own; otherwise getAll loads key by key. */
+  private final boolean bulkLoader;
+
+  StripedLoadingCache(CacheSpec<K, V> spec) {
+    super(spec);
+    this.loader = Objects.requireNonNull(spec.loader(), "loader");
+    this.bulkLoader = overridesLoadAll(loader);
+  }
+
+  private static boolean overridesLoadAll(CacheLoader<?, ?> loader) {
+    try {
+      return loader.getClass().getMethod("loadAll", Set.class).getDeclaringClass()
+          != CacheLoader.class;
+    } catch (NoSuchMethodException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public V get(K key) {
+    Objects.requireNonNull(key, "key");
+    return flights.computeIfAbsent(key, this::loadOne, true);
+  }
+
+  private V loadOne(K key) {
+    try {
+      return loader.load(key);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CompletionException(e);
+    } catch (Exception e) {
+      throw new CompletionException(e);
+    }
+  }
+
+  @Override
+  public Map<K, V> getAll(Iterable<? extends K> keys) {
+    Objects.requireNonNull(keys, "keys");
+    if (!bulkLoader) {
+      return loadEach(keys);
+    }
+    return flights.loadAll(keys, this::bulkLoad, this::loadOne);
+  }
+
+  /** getAll of a loader without a bulk form: one single-flight load per absent key. */
+  private Map<K, V> loadEach(Iterable<? extends K> keys) {
+    Set<K> unique = uniqueKeys(keys);
+    Map<K, V> result = new LinkedHashMap<>();
+    for (K key : unique) {
+      V value = get(key);
+      if (value != null) {
+        result.put(key, value);
+      }
+    }
+    return Collections.unmodifiableMap(result);
+  }
+
+  @SuppressWarnings("unchecked") // the loader's keys are the requested K's, or K's it adds
+  private Map<? extends K, ? extends V> bulkLoad(Set<? extends K> keys) {
+    try {
+      return (Map<? extends K, ? extends V>) (Map<?, ?>) loader.loadAll(keys);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CompletionException(e);
+    } catch (Exception e) {
+      throw new CompletionException(e);
+    }
+  }
+}
