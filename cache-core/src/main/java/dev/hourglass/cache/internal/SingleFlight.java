@@ -321,7 +321,7 @@ final class SingleFlight<K, V> {
         return false; // the entry changed since the expiry ran: run it again
       }
       stripe.removeFlight(own);
-      if (own.generation != stripe.generation) {
+      if (stripe.clearedSince(own)) {
         if (value != null) {
           removals.add(key, value, RemovalCause.EXPLICIT); // loaded before an invalidateAll
         }

@@ -65,7 +65,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * older count installs nothing: its load began before the invalidation.
    */
   @GuardedBy("this")
-  int generation;
+  private int generation;
   /**
    * Set by a reader whose {@code Expiry.expireAfterRead} moved a deadline earlier but whose read
    * the lossy buffer dropped: the wheel then holds the node in a bucket that is too late, until
@@ -73,7 +73,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * reader's deadline CAS happens before this store, so whoever reads {@code true} (under the
    * lock) also sees the new deadline.
    */
-  volatile boolean wheelStale;
+  private volatile boolean wheelStale;
 
   private final Expiration<K, V> expiration;
   /** The cache's bound, or null when it has none. */
@@ -351,7 +351,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * write-order queue's head nor in the wheel.
    */
   @GuardedBy("this")
-  private void expireExactly(long now, Removals<K, V> removals) {
+  void expireExactly(long now, Removals<K, V> removals) {
     drainReads();
     resettleWheel();
     expire(now, removals);
@@ -367,19 +367,6 @@ final class Stripe<K, V> extends StripeTable<K, V> {
 
   /* ---------------- Maintenance that takes the lock itself ---------------- */
 
-  /** Maintenance for a reader: never waits for the lock. Returns whether it ran. */
-  boolean tryMaintain(long now, Removals<K, V> removals) {
-    if (!tryLock()) { // never blocks a reader; whoever holds the lock does maintenance
-      return false;
-    }
-    try {
-      maintain(now, removals);
-    } finally {
-      unlock();
-    }
-    return true;
-  }
-
   /** {@code cleanUp()} of this stripe: exact expiration when timed, else the buffered reads. */
   void cleanUp(long now, Removals<K, V> removals) {
     lock(); // guards the stripe during its maintenance
@@ -392,22 +379,6 @@ final class Stripe<K, V> extends StripeTable<K, V> {
     } finally {
       unlock();
     }
-  }
-
-  /**
-   * The scheduled clean-up of this stripe, unless it is busy or empty: applies buffered reads,
-   * re-slots a stale wheel and expires what is due. Returns whether it ran.
-   */
-  boolean cleanUpExpired(long now, Removals<K, V> removals) {
-    if (!mayHaveTimedEntries() || !tryLock()) { // never waits for a busy stripe
-      return false;
-    }
-    try {
-      expireExactly(now, removals);
-    } finally {
-      unlock();
-    }
-    return true;
   }
 
   /** The exact number of unexpired entries, expiring what is due first. */
@@ -490,6 +461,21 @@ final class Stripe<K, V> extends StripeTable<K, V> {
     } finally {
       unlock();
     }
+  }
+
+  /* ---------------- The read path's entry points, without the lock ---------------- */
+
+  /**
+   * Offers a hit to the read buffer: one attempt, never waiting. Returns 0 if buffered, -1 if it
+   * lost a race (dropped), 1 if the buffer is full (the caller then tries to apply it).
+   */
+  int offerRead(Node<K, V> node) {
+    return readBuffer.failFastOffer(node);
+  }
+
+  /** A read that moved a deadline earlier was dropped: the wheel must be re-slotted. */
+  void markWheelStale() {
+    wheelStale = true; // volatile: after the reader's deadline CAS (see wheelStale)
   }
 
   /** Whether anything in this stripe may expire; read by the cleaner before taking the lock. */
@@ -577,6 +563,12 @@ final class Stripe<K, V> extends StripeTable<K, V> {
   @GuardedBy("this")
   int flightCount() {
     return flightCount;
+  }
+
+  /** Whether an {@code invalidateAll} emptied this stripe since {@code flight} was registered. */
+  @GuardedBy("this")
+  boolean clearedSince(Flight flight) {
+    return flight.generation != generation;
   }
 
   /** Unregisters a flight that installs nothing; removal by identity runs no user code. */

@@ -189,9 +189,9 @@ class StripedCache<K, V> implements Cache<K, V> {
       if (recordAccess && extendsOnRead
           && expiration.extendOnRead(node, value, deadline, now, seq)) {
         // The deadline moved earlier: the wheel must learn it, or the entry leaves memory late.
-        int offered = stripe.readBuffer.failFastOffer(node);
+        int offered = stripe.offerRead(node);
         if (offered != 0) {
-          stripe.wheelStale = true; // dropped: the next exact or scheduled pass re-slots the wheel
+          stripe.markWheelStale(); // dropped: the next exact or scheduled pass re-slots the wheel
           if (offered == 1) {
             tryCleanUp(stripe, now);
           }
@@ -224,15 +224,20 @@ class StripedCache<K, V> implements Cache<K, V> {
 
   private void offerRead(Stripe<K, V> stripe, Node<K, V> node) {
     // One attempt: 0 = buffered, -1 = lost a race (dropped), 1 = full (apply the buffer).
-    if (stripe.readBuffer.failFastOffer(node) == 1) {
+    if (stripe.offerRead(node) == 1) {
       tryCleanUp(stripe, expiration.now());
     }
   }
 
   /** Maintenance from a reader: never waits for the lock. */
   private void tryCleanUp(Stripe<K, V> stripe, long now) {
-    Removals<K, V> removals = newRemovals();
-    if (stripe.tryMaintain(now, removals)) {
+    if (stripe.tryLock()) { // never blocks a reader; whoever holds the lock does maintenance
+      Removals<K, V> removals = newRemovals(); // only now: a reader that lost allocates nothing
+      try {
+        stripe.maintain(now, removals);
+      } finally {
+        stripe.unlock();
+      }
       deliver(removals);
     }
   }
@@ -694,8 +699,13 @@ class StripedCache<K, V> implements Cache<K, V> {
   void cleanUpExpired() {
     long now = ticker.read();
     for (Stripe<K, V> stripe : stripes) {
-      Removals<K, V> removals = newRemovals();
-      if (stripe.cleanUpExpired(now, removals)) {
+      if (stripe.mayHaveTimedEntries() && stripe.tryLock()) { // never waits for a busy stripe
+        Removals<K, V> removals = newRemovals();
+        try {
+          stripe.expireExactly(now, removals);
+        } finally {
+          stripe.unlock();
+        }
         deliver(removals);
       }
     }
