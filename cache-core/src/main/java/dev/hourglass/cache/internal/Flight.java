@@ -34,9 +34,19 @@ final class Flight {
   int generation;
   /**
    * The ticker reading under which the result was installed (until then, the one under which the
-   * flight was registered), for the owner's eviction pass. Owner-only.
+   * flight was claimed), for the owner's eviction pass. Owner-only.
    */
   long installedAtNanos;
+  /**
+   * Whether the owner times its load for statistics, so that the install reads the ticker even
+   * in a cache where nothing expires. Owner-only.
+   */
+  boolean timed;
+  /**
+   * Another caller's flight that this one's claim found holding the key, which the owner waits on
+   * instead of registering this one; null if it was registered. Owner-only.
+   */
+  Flight blockedBy;
   /** Next flight in the same bucket of the stripe's flight table; guarded by the stripe lock. */
   Flight next;
 
@@ -44,12 +54,12 @@ final class Flight {
   private Object value;
   private Throwable failure;
 
-  Flight(Object key, int hash, boolean isLoad, long registeredAtNanos) {
+  /** A flight of the calling thread, not yet registered: the write protocol's claim does that. */
+  Flight(Object key, int hash, boolean isLoad) {
     this.key = key;
     this.hash = hash;
     this.owner = Thread.currentThread();
     this.isLoad = isLoad;
-    this.installedAtNanos = registeredAtNanos;
   }
 
   /** Lands the flight with a value (null for absent); ignored if it already landed. */

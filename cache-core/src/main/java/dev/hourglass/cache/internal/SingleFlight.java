@@ -1,7 +1,7 @@
 package dev.hourglass.cache.internal;
 
-import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.hourglass.cache.RemovalCause;
+import dev.hourglass.cache.internal.StripedCache.Op;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,7 +18,7 @@ import java.util.function.Function;
  * Loading and computing, single flight: a {@link Flight} registered in the key's stripe under its
  * lock makes the user function the only writer of its key while it runs unlocked. Claiming,
  * awaiting, landing and abandoning a flight are written here once; the claims and the install go
- * through the engine's write protocol ({@link StripedCache#write}).
+ * through the engine's write protocol ({@link StripedCache#write}, {@link Op}).
  *
  * <h2>The rules</h2>
  * No user function runs under a stripe lock. Every other writer of the key (put, remove, compute,
@@ -58,79 +58,36 @@ final class SingleFlight<K, V> {
       recordHits(recordStats, 1);
       return present;
     }
+    int hash = StripedCache.spread(key.hashCode());
     // Collected across passes, delivered once our flight (if any) has landed: a listener on this
     // thread may then use the key.
     Removals<K, V> removals = cache.newRemovals();
-    Claim claim = null;
-    Flight mine = null;
+    Flight claim = null;
     try {
-      claim = new Claim(key);
       for (;;) {
-        claim.reset();
-        cache.write(claim, removals);
-        if (claim.value != null) {
+        claim = new Flight(key, hash, true);
+        V value = cache.write(Op.CLAIM_LOAD, key, hash, null, null, 0, Expiration.NO_TTL, claim,
+            removals);
+        if (value != null) {
           recordHits(recordStats, 1);
-          return claim.value;
+          return value;
         }
-        Flight flight = claim.other;
-        mine = claim.mine;
-        if (flight != null) {
-          flight.await();
-          if (!flight.isLoad || flight.cancelled()) {
+        Flight other = claim.blockedBy;
+        if (other != null) {
+          other.await();
+          if (!other.isLoad || other.cancelled()) {
             continue; // a compute landed, or a load gave up: look again
           }
-          return sharedResult(flight, recordStats);
+          return sharedResult(other, recordStats);
         }
         if (recordStats && (cache.stats != null)) {
           cache.stats.recordMisses(1);
         }
-        return runFlight(key, mine, null, (k, unused) -> function.apply(k), recordStats, removals);
+        return runFlight(key, claim, null, (k, unused) -> function.apply(k), recordStats,
+            removals);
       }
     } finally {
-      cache.afterWrite(removals,
-          (mine != null) ? mine.installedAtNanos : (claim == null) ? 0 : claim.now);
-    }
-  }
-
-  /**
-   * A load's claim of its key, under the stripe lock: the key's live value, or another caller's
-   * flight to wait for, or else a new load flight of ours, registered (an expired entry met on
-   * the way is removed). Exactly one of the three is set.
-   */
-  private final class Claim extends StripedCache.KeyWrite<K, V> {
-    V value;
-    Flight other;
-    Flight mine;
-
-    Claim(K key) {
-      super(cache, key);
-      this.maintains = false; // the install does the stripe's maintenance
-    }
-
-    /** For another claim of the same key, after waiting for a flight that gave nothing to share. */
-    void reset() {
-      value = null;
-      other = null;
-      mine = null;
-    }
-
-    @Override
-    boolean waitsFor(Flight flight) {
-      other = flight; // the caller waits, and shares a load's result
-      return false;
-    }
-
-    @Override
-    @GuardedBy("stripe")
-    boolean apply(Node<K, V> node, long now, Removals<K, V> removals) {
-      Node<K, V> live = stripe.removeIfExpired(node, now, removals);
-      if (live != null) {
-        value = live.value;
-      } else {
-        mine = new Flight(key, hash, true, now);
-        stripe.addFlight(mine);
-      }
-      return true;
+      cache.afterWrite(removals, (claim == null) ? 0 : claim.installedAtNanos);
     }
   }
 
@@ -145,45 +102,18 @@ final class SingleFlight<K, V> {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(function, "remappingFunction");
     Removals<K, V> removals = cache.newRemovals(); // delivered once our flight has landed
-    ComputeClaim claim = null;
+    Flight mine = null;
     try {
-      claim = new ComputeClaim(key, kind);
-      cache.write(claim, removals);
-      if (claim.mine == null) {
-        return null; // computeIfPresent on an absent key
+      int hash = StripedCache.spread(key.hashCode());
+      mine = new Flight(key, hash, false);
+      Op claim = (kind == ComputeKind.IF_PRESENT) ? Op.CLAIM_IF_PRESENT : Op.CLAIM_COMPUTE;
+      V old = cache.write(claim, key, hash, null, null, 0, Expiration.NO_TTL, mine, removals);
+      if ((kind == ComputeKind.IF_PRESENT) && (old == null)) {
+        return null; // computeIfPresent on an absent key: nothing was registered
       }
-      return runFlight(key, claim.mine, claim.old, function, false, removals);
+      return runFlight(key, mine, old, function, false, removals);
     } finally {
-      cache.afterWrite(removals, (claim == null) ? 0
-          : (claim.mine != null) ? claim.mine.installedAtNanos : claim.now);
-    }
-  }
-
-  /**
-   * A compute's claim of its key, under the stripe lock: registers a compute flight (unless
-   * {@code computeIfPresent} finds nothing) and takes the live value it will start from.
-   */
-  private final class ComputeClaim extends StripedCache.KeyWrite<K, V> {
-    final ComputeKind kind;
-    V old;
-    Flight mine;
-
-    ComputeClaim(K key, ComputeKind kind) {
-      super(cache, key);
-      this.kind = kind;
-      this.maintains = false; // the install does the stripe's maintenance
-    }
-
-    @Override
-    @GuardedBy("stripe")
-    boolean apply(Node<K, V> node, long now, Removals<K, V> removals) {
-      Node<K, V> live = stripe.removeIfExpired(node, now, removals);
-      old = (live == null) ? null : live.value;
-      if ((kind != ComputeKind.IF_PRESENT) || (old != null)) {
-        mine = new Flight(key, hash, false, now);
-        stripe.addFlight(mine);
-      }
-      return true;
+      cache.afterWrite(removals, (mine == null) ? 0 : mine.installedAtNanos);
     }
   }
 
@@ -261,91 +191,19 @@ final class SingleFlight<K, V> {
   }
 
   /**
-   * Installs a flight's result and unregisters the flight. Records the ticker reading used in
-   * {@code flight.installedAtNanos}.
+   * Installs a flight's result (a null value removes the entry) and unregisters the flight,
+   * through the write protocol ({@link Op#INSTALL}). The expiry runs before locking, on the entry
+   * as it is then, and again if that entry changed before the lock was taken: an entry evicted,
+   * expired or invalidated while the function ran makes the result a create, not an update of
+   * nothing. A flight registered before an {@code invalidateAll} of its stripe installs nothing;
+   * its value is reported {@link RemovalCause#EXPLICIT}, as if stored and then invalidated.
+   * Records the ticker reading used in {@code flight.installedAtNanos}.
    */
   private void install(K key, Flight flight, V value, long weight, Removals<K, V> removals,
       boolean timeLoad) {
-    Install op = new Install(key, flight, value, weight, timeLoad);
-    cache.write(op, removals);
-  }
-
-  /**
-   * The install of a flight's result. The expiry runs before locking, on the entry as it is then,
-   * and again if that entry changed before the lock was taken: an entry evicted, expired or
-   * invalidated while the function ran makes the result a create, not an update of nothing. A
-   * flight registered before an {@code invalidateAll} of its stripe installs nothing; its value
-   * is reported {@link RemovalCause#EXPLICIT}, as if stored and then invalidated. A null value
-   * removes the entry.
-   */
-  private final class Install extends StripedCache.KeyWrite<K, V> {
-    final V value;
-    final long weight;
-    Node<K, V> seen;
-    boolean seenLive;
-    long deadline;
-
-    Install(K key, Flight flight, V value, long weight, boolean timeLoad) {
-      super(cache, key, flight.hash);
-      this.own = flight;
-      this.value = value;
-      this.weight = weight;
-      this.readsTicker = timeLoad;
-    }
-
-    @Override
-    boolean prepare(long now) {
-      own.installedAtNanos = now;
-      seen = null;
-      seenLive = false;
-      deadline = Node.NEVER;
-      if (value != null) {
-        long seenDeadline = Node.NEVER;
-        if (cache.expiration.asksExpiryOnWrite(Expiration.NO_TTL)) {
-          seen = stripe.find(key, hash);
-          seenDeadline = Expiration.liveDeadline(seen, now);
-          seenLive = (seenDeadline != Node.NEVER);
-        }
-        deadline = cache.expiration.writeDeadline(key, value, seenLive, seenDeadline, now,
-            Expiration.NO_TTL);
-      }
-      return true;
-    }
-
-    @Override
-    @GuardedBy("stripe")
-    boolean apply(Node<K, V> node, long now, Removals<K, V> removals) {
-      boolean live = (node != null) && !Node.isExpired(node.expiresAtNanos, now);
-      if (cache.expiration.asksExpiryOnWrite(Expiration.NO_TTL) && (value != null)
-          && ((node != seen) || (live != seenLive))) {
-        return false; // the entry changed since the expiry ran: run it again
-      }
-      stripe.removeFlight(own);
-      if (stripe.clearedSince(own)) {
-        if (value != null) {
-          removals.add(key, value, RemovalCause.EXPLICIT); // loaded before an invalidateAll
-        }
-        return true;
-      }
-      if ((node != null) && !live) {
-        stripe.remove(node, RemovalCause.EXPIRED, removals);
-        node = null;
-      }
-      if (value == null) {
-        if (node != null) {
-          stripe.remove(node, RemovalCause.EXPLICIT, removals);
-        }
-      } else if (node == null) {
-        Node<K, V> added = new Node<>(key, hash, value);
-        added.weight = weight;
-        added.initExpiresAt(deadline);
-        stripe.add(added, now, removals);
-      } else {
-        stripe.update(node, value, weight, deadline, false, now, RemovalCause.REPLACED,
-            removals);
-      }
-      return true;
-    }
+    flight.timed = timeLoad;
+    cache.write(Op.INSTALL, key, flight.hash, value, null, weight, Expiration.NO_TTL, flight,
+        removals);
   }
 
   /**
@@ -403,17 +261,20 @@ final class SingleFlight<K, V> {
     FlightScope scope = FlightScope.enter();
     try {
       for (K key : absent) {
-        Claim claim = new Claim(key);
-        cache.write(claim, removals); // per key: a reading from before the loop goes stale
-        now = claim.now;
-        if (claim.mine != null) {
-          registered.add(claim.mine);
-          mine.put(key, claim.mine);
-        } else if (claim.other != null) {
-          others.put(key, claim.other);
-        } else {
-          found.put(key, claim.value);
+        int hash = StripedCache.spread(key.hashCode());
+        Flight claim = new Flight(key, hash, true);
+        // The claim reads the ticker per key: a reading from before the loop goes stale.
+        V value = cache.write(Op.CLAIM_LOAD, key, hash, null, null, 0, Expiration.NO_TTL, claim,
+            removals);
+        now = claim.installedAtNanos;
+        if (value != null) {
+          found.put(key, value);
           hits++;
+        } else if (claim.blockedBy != null) {
+          others.put(key, claim.blockedBy);
+        } else {
+          registered.add(claim);
+          mine.put(key, claim);
         }
       }
       misses = mine.size();

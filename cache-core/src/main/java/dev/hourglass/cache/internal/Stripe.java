@@ -396,7 +396,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
 
   /**
    * Empties the stripe without waiting for loads and computes in flight: its clear count moves
-   * on, so a flight registered before it installs nothing (see SingleFlight.Install).
+   * on, so a flight registered before it installs nothing (see StripedCache.Op#INSTALL).
    */
   void clear(long now, Removals<K, V> removals) {
     lock(); // guards the stripe while it is emptied

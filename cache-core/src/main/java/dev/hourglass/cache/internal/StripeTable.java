@@ -73,7 +73,9 @@ abstract class StripeTable<K, V> extends ReentrantLock {
         return null;
       }
       if (attempt >= 2) {
-        lock(); // a resize keeps overlapping: look up once under the lock instead of spinning
+        // A resize keeps overlapping: look up once under the lock instead of spinning. Reentrant
+        // on purpose: a read from a key's compareTo during this thread's own resize may look.
+        super.lock();
         try {
           return findLocked(key, hash);
         } finally {
@@ -98,19 +100,74 @@ abstract class StripeTable<K, V> extends ReentrantLock {
    * finds the lock held spins briefly (re-reading it without writing, so the holder's cache line
    * is not stolen) before parking: parking and unparking cost far more than the wait. The lock
    * itself (acquire on success) orders everything the previous holder wrote before our reads.
+   *
+   * @throws IllegalStateException if this thread holds the lock already (see {@link #lock})
    */
   @LockMethod("this")
   final void lockForWrite() {
-    if (tryLock()) {
+    if (tryAcquire()) {
       return;
     }
     for (int i = 0; i < SPINS; i++) {
       Thread.onSpinWait();
-      if (!isLocked() && tryLock()) {
+      if (!isLocked() && tryAcquire()) {
         return;
       }
     }
     lock();
+  }
+
+  /** One attempt at the lock, refusing re-entry like {@link #lock}. */
+  private boolean tryAcquire() {
+    if (!super.tryLock()) { // acquire on success, as lock()
+      return false;
+    }
+    refuseReentry();
+    return true;
+  }
+
+  /**
+   * Takes the lock, which must not be held by this thread already. The only user code that runs
+   * under a stripe lock is a key's {@code equals} (and {@code compareTo} in a tree bin); one that
+   * calls back into the cache to change this stripe would change it in the middle of the change
+   * that called it (a second node for one key, a table resized under a walk). The lock is
+   * reentrant, so such a call would not even wait: it fails instead, and the outer operation
+   * fails with it, as with any exception from {@code equals}. Reads from {@code equals} take no
+   * lock and work. (A callback that writes to another stripe is not detected: two threads doing
+   * so crosswise could deadlock, as with any two locks taken in opposite orders.)
+   *
+   * @throws IllegalStateException if this thread holds the lock already
+   */
+  @Override
+  public final void lock() {
+    super.lock(); // acquire: orders the previous holder's writes before ours
+    refuseReentry();
+  }
+
+  /**
+   * Takes the lock if it is free; false if another thread holds it or this thread does (a
+   * reader's maintenance called from a key's {@code equals} under the lock, which must not run
+   * in the middle of the holder's change: the holder maintains anyway).
+   */
+  @Override
+  public final boolean tryLock() {
+    if (!super.tryLock()) { // acquire on success, as lock()
+      return false;
+    }
+    if (getHoldCount() != 1) {
+      unlock(); // re-entered from user code under our own lock: leave the stripe to the holder
+      return false;
+    }
+    return true;
+  }
+
+  private void refuseReentry() {
+    if (getHoldCount() != 1) { // read by the owner only: no ordering needed
+      unlock();
+      throw new IllegalStateException("A key's equals or compareTo called back into the cache "
+          + "while the cache held the lock it runs under: such a callback may read the cache, "
+          + "never write, clean up, size exactly or iterate it");
+    }
   }
 
   /* ---------------- Mutation, under the lock ---------------- */

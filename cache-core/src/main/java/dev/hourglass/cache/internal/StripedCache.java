@@ -271,97 +271,259 @@ class StripedCache<K, V> implements Cache<K, V> {
 
   /* ---------------- The write protocol ---------------- */
 
-  /**
-   * One write of one key, in the steps of the write protocol ({@link #write}): what to do before
-   * the lock (the user code the change needs, on the entry as it is then) and what to do under it.
-   * A write that ran user code before the lock checks under it that the entry did not change
-   * meanwhile, and asks to be run again if it did.
-   *
-   * @param <K> the type of keys
-   * @param <V> the type of values
-   */
-  abstract static class KeyWrite<K, V> {
-    final K key;
-    final int hash;
-    final Stripe<K, V> stripe;
-    /** The flight this write installs (its own, not waited for), or null. */
-    Flight own;
-    /** Whether the write reads the ticker even when nothing can expire (a timed load). */
-    boolean readsTicker;
-    /** Whether the stripe's maintenance runs after the change (a claim leaves it to the install). */
-    boolean maintains = true;
-    /** The ticker reading of the latest pass. */
-    long now;
-
-    KeyWrite(StripedCache<K, V> cache, K key) {
-      this(cache, key, spread(key.hashCode()));
-    }
-
-    /** A write of {@code key} under a hash already taken (the one its flight was registered by). */
-    KeyWrite(StripedCache<K, V> cache, K key, int hash) {
-      this.key = key;
-      this.hash = hash;
-      this.stripe = cache.stripeFor(hash);
-    }
-
-    /** Before the lock, at {@code now}: the user code the change needs. False: done, no lock. */
-    boolean prepare(long now) {
-      return true;
-    }
-
+  /** The kinds of write of one key: each is one case of the write protocol ({@link #write}). */
+  enum Op {
+    /** Stores the value; returns the previous live value. */
+    PUT,
+    /** Stores the value unless a live one is present; returns the live value kept, or null. */
+    PUT_IF_ABSENT,
+    /** Replaces a live value (only {@code expected}, if not null); returns the replaced value. */
+    REPLACE,
+    /** Removes the key (only from {@code expected}, if not null); returns the removed value. */
+    REMOVE,
     /**
-     * Under the lock, with no other caller's flight on the key: changes the stripe.
-     *
-     * @param node the key's node as found under the lock (live, expired or null)
-     * @return false to run the write again (the entry changed since {@link #prepare})
+     * A load's claim: returns the live value, or else finds another caller's flight (left in
+     * {@code flight.blockedBy} for the caller to wait on and share) or registers {@code flight}.
      */
-    @GuardedBy("stripe")
-    abstract boolean apply(Node<K, V> node, long now, Removals<K, V> removals);
+    CLAIM_LOAD,
+    /** A compute's claim: registers {@code flight} and returns the live value it starts from. */
+    CLAIM_COMPUTE,
+    /** computeIfPresent's claim: registers {@code flight} only if a live value is present. */
+    CLAIM_IF_PRESENT,
+    /** Installs {@code flight}'s result ({@code value}, or null to remove) and unregisters it. */
+    INSTALL;
 
-    /** Another caller's flight holds the key: true to wait for it and retry, false to stop. */
-    boolean waitsFor(Flight flight) {
-      return true;
+    /** Whether the stripe's maintenance runs after the change (a claim leaves it to the install). */
+    boolean maintains() {
+      return (this != CLAIM_LOAD) && (this != CLAIM_COMPUTE) && (this != CLAIM_IF_PRESENT);
     }
   }
 
   /**
-   * The write protocol, for every write of one key: read the ticker, run the write's user code,
-   * lock the key's stripe, look for another caller's flight on the key, and either change the
-   * stripe and do its maintenance, or unlock and wait for that flight and start again. No user
-   * code but the key's {@code equals} runs under the lock. The caller then evicts and delivers
-   * (see afterWrite), in a {@code finally}, so what earlier passes collected is delivered too.
+   * The write protocol, written once for every write of one key; it allocates nothing.
+   * <ol>
+   *   <li>Read the ticker, then run the user code the write needs, with no lock held: the
+   *       {@code Expiry}, on the entry as seen lock-free (the weigher ran before).
+   *   <li>Lock the key's stripe. If another caller's flight holds the key, unlock, wait for it and
+   *       start again (a load's claim hands it to its caller instead, to share its result).
+   *   <li>Otherwise find the node and make the change, a method of the stripe; if the entry
+   *       changed since the expiry ran, unlock and start again, so the expiry sees the truth.
+   *       Then the stripe's maintenance (buffered reads, expired entries), and unlock.
+   *   <li>After the unlock ({@code finally}, so what every pass collected goes out): a put or a
+   *       replace evicts to the bound and delivers, a removal delivers; a claim or an install
+   *       leaves both to its flight's owner, who delivers once the flight landed.
+   * </ol>
+   * No user code but the key's {@code equals} (and {@code compareTo} in a tree bin) runs under
+   * the lock.
+   *
+   * @param expected for REPLACE and REMOVE, the only value to change, or null for any
+   * @param weight the weight of {@code value}, weighed by the caller
+   * @param ttlNanos a per-entry time to live, or {@link Expiration#NO_TTL}
+   * @param flight the claim's new flight, or the flight an INSTALL lands; null otherwise. Its
+   *     {@code installedAtNanos} records the ticker reading of the last pass.
+   * @return what the {@link Op} says
    */
-  final void write(KeyWrite<K, V> op, Removals<K, V> removals) {
-    for (;;) {
-      long now = (op.readsTicker || expiration.timed()) ? ticker.read() : 0;
-      op.now = now;
-      if (!op.prepare(now)) {
-        return;
-      }
-      Flight other = null;
-      boolean done = false;
-      op.stripe.lockForWrite(); // guards the stripe's table, policy, time structures and flights
-      try {
-        Flight flight = op.stripe.flight(op.key, op.hash);
-        if ((flight != null) && (flight != op.own)) {
-          other = flight;
-        } else {
-          done = op.apply(op.stripe.findLocked(op.key, op.hash), now, removals);
-          if (op.maintains) {
-            op.stripe.maintain(now, removals);
+  final V write(Op op, K key, int hash, V value, V expected, long weight, long ttlNanos,
+      Flight flight, Removals<K, V> removals) {
+    Stripe<K, V> stripe = stripeFor(hash);
+    boolean readsTicker = (ttlNanos >= 0) || ((flight != null) && flight.timed);
+    long now = 0;
+    try {
+      for (;;) {
+        now = (readsTicker || expiration.timed()) ? ticker.read() : 0;
+        if (flight != null) {
+          flight.installedAtNanos = now;
+        }
+        // 1. User code first, on the entry as it is now; re-validated under the lock.
+        Node<K, V> seen = null;
+        boolean seenLive = false;
+        boolean validate = false; // whether the change must find the entry as seen here
+        long deadline = Node.NEVER;
+        if (op == Op.REPLACE) {
+          validate = true;
+          seen = stripe.find(key, hash);
+          long seenDeadline = liveDeadline(seen, expected, now);
+          if (seenDeadline == NOT_LIVE) {
+            return null; // nothing to replace; the finally delivers what earlier passes collected
           }
+          seenLive = true;
+          deadline = expiration.writeDeadline(key, value, true, seenDeadline, now, ttlNanos);
+        } else if ((value != null)
+            && ((op == Op.PUT) || (op == Op.PUT_IF_ABSENT) || (op == Op.INSTALL))) {
+          long seenDeadline = Node.NEVER;
+          if (expiration.asksExpiryOnWrite(ttlNanos)) {
+            validate = true;
+            seen = stripe.find(key, hash);
+            seenDeadline = Expiration.liveDeadline(seen, now);
+          }
+          seenLive = (seenDeadline != Node.NEVER);
+          deadline = expiration.writeDeadline(key, value, seenLive, seenDeadline, now, ttlNanos);
         }
-      } finally {
-        op.stripe.unlock();
-      }
-      if (other != null) {
-        if (!op.waitsFor(other)) {
-          return;
+        // 2. One stripe lock: wait for another caller's flight, or change the stripe.
+        Flight other = null;
+        boolean changed = false;
+        V result = null;
+        stripe.lockForWrite(); // guards the stripe's table, policy, time structures and flights
+        try {
+          Flight registered = stripe.flight(key, hash);
+          if ((registered != null) && (registered != flight)) {
+            other = registered;
+          } else {
+            Node<K, V> node = stripe.findLocked(key, hash);
+            if (validate && ((node != seen) || (isLive(node, now) != seenLive))) {
+              changed = true; // the entry changed since the expiry ran on it: run it again
+            } else {
+              result = change(op, stripe, node, key, hash, value, expected, weight, deadline,
+                  ttlNanos, flight, now, removals);
+            }
+            if (op.maintains()) {
+              stripe.maintain(now, removals);
+            }
+          }
+        } finally {
+          stripe.unlock();
         }
-        other.await(); // another caller is loading or computing this key: wait, then write
-      } else if (done) {
-        return;
+        if (other != null) {
+          if (op == Op.CLAIM_LOAD) {
+            flight.blockedBy = other; // the caller waits, and shares a load's result
+            return null;
+          }
+          other.await(); // another caller is loading or computing this key: wait, then again
+        } else if (!changed) {
+          return result;
+        }
       }
+    } finally {
+      // 4. After the unlock; what every pass collected.
+      if ((op == Op.PUT) || (op == Op.PUT_IF_ABSENT) || (op == Op.REPLACE)) {
+        afterWrite(removals, now);
+      } else if (op == Op.REMOVE) {
+        deliver(removals);
+      }
+    }
+  }
+
+  /** liveDeadline's answer for an entry that is absent, removed, expired or not the one expected. */
+  private static final long NOT_LIVE = Node.NEVER;
+
+  /**
+   * For a replace: the deadline of {@code node} if it holds a live value at {@code now} (and
+   * that value is {@code expected}, if given), read as a consistent pair; otherwise NOT_LIVE.
+   */
+  private static long liveDeadline(Node<?, ?> node, Object expected, long now) {
+    if (node == null) {
+      return NOT_LIVE;
+    }
+    long deadline;
+    Object value;
+    int seq;
+    do { // a pair that was true at once: see Node, "Value and deadline"
+      seq = node.writeSeqAcquire();
+      deadline = node.expiresAtNanos;
+      value = node.value;
+    } while (!node.unchangedSince(seq, deadline));
+    if ((value == null) || Node.isExpired(deadline, now)
+        || ((expected != null) && (value != expected))) {
+      return NOT_LIVE;
+    }
+    return (deadline == NOT_LIVE) ? Long.MAX_VALUE : deadline; // never expires: any live marker
+  }
+
+  private static boolean isLive(Node<?, ?> node, long now) {
+    return (node != null) && (node.value != null) && !Node.isExpired(node.expiresAtNanos, now);
+  }
+
+  /**
+   * Step 3 of the write protocol: the change itself, under the stripe lock, with no other
+   * caller's flight on the key.
+   *
+   * @param node the key's node as found under the lock: live, expired or null
+   */
+  @GuardedBy("stripe")
+  private V change(Op op, Stripe<K, V> stripe, Node<K, V> node, K key, int hash, V value,
+      V expected, long weight, long deadline, long ttlNanos, Flight flight, long now,
+      Removals<K, V> removals) {
+    boolean live = isLive(node, now);
+    switch (op) {
+      case PUT:
+      case PUT_IF_ABSENT: {
+        if ((op == Op.PUT_IF_ABSENT) && live) {
+          return node.value;
+        }
+        V previous = live ? node.value : null;
+        store(stripe, node, key, hash, value, weight, deadline, ttlNanos >= 0, now,
+            live ? RemovalCause.REPLACED : RemovalCause.EXPIRED, removals);
+        return previous;
+      }
+      case REPLACE: {
+        V current = node.value;
+        if (live && ((expected == null) || (current == expected))) {
+          stripe.update(node, value, weight, deadline, false, now, RemovalCause.REPLACED,
+              removals);
+          return current;
+        }
+        return null;
+      }
+      case REMOVE: {
+        if (node == null) {
+          return null;
+        }
+        V current = node.value;
+        if (!live) {
+          stripe.remove(node, RemovalCause.EXPIRED, removals);
+        } else if ((expected == null) || (current == expected)) {
+          stripe.remove(node, RemovalCause.EXPLICIT, removals);
+          return current;
+        }
+        return null;
+      }
+      case CLAIM_LOAD:
+      case CLAIM_COMPUTE:
+      case CLAIM_IF_PRESENT: {
+        Node<K, V> present = stripe.removeIfExpired(node, now, removals);
+        V old = (present == null) ? null : present.value;
+        if ((op == Op.CLAIM_LOAD) && (old != null)) {
+          return old; // a hit after all
+        }
+        if ((op != Op.CLAIM_IF_PRESENT) || (old != null)) {
+          stripe.addFlight(flight);
+        }
+        return old;
+      }
+      case INSTALL: {
+        stripe.removeFlight(flight);
+        if (stripe.clearedSince(flight)) {
+          if (value != null) {
+            removals.add(key, value, RemovalCause.EXPLICIT); // loaded before an invalidateAll
+          }
+          return null;
+        }
+        Node<K, V> present = stripe.removeIfExpired(node, now, removals);
+        if (value != null) {
+          store(stripe, present, key, hash, value, weight, deadline, false, now,
+              RemovalCause.REPLACED, removals);
+        } else if (present != null) {
+          stripe.remove(present, RemovalCause.EXPLICIT, removals);
+        }
+        return null;
+      }
+      default:
+        throw new AssertionError(op);
+    }
+  }
+
+  /** Adds a node for the key, or gives its node a new value, reporting the old with {@code cause}. */
+  @GuardedBy("stripe")
+  private void store(Stripe<K, V> stripe, Node<K, V> node, K key, int hash, V value, long weight,
+      long deadline, boolean customTtl, long now, RemovalCause cause, Removals<K, V> removals) {
+    if (node == null) {
+      Node<K, V> added = new Node<>(key, hash, value);
+      added.weight = weight;
+      added.initExpiresAt(deadline);
+      added.set(Node.CUSTOM_TTL, customTtl);
+      stripe.add(added, now, removals);
+    } else {
+      stripe.update(node, value, weight, deadline, customTtl, now, cause, removals);
     }
   }
 
@@ -441,73 +603,8 @@ class StripedCache<K, V> implements Cache<K, V> {
       }
     }
     long weight = weigh(key, value);
-    Put op = new Put(key, value, weight, ttlNanos, onlyIfAbsent);
-    Removals<K, V> removals = newRemovals();
-    try {
-      write(op, removals);
-      return op.previous;
-    } finally {
-      afterWrite(removals, op.now);
-    }
-  }
-
-  /** A put: stores a value, or with {@code onlyIfAbsent} keeps a live one. */
-  private final class Put extends KeyWrite<K, V> {
-    final V value;
-    final long weight;
-    final long ttlNanos;
-    final boolean onlyIfAbsent;
-    /** The entry the expiry ran on, and whether it was live then. */
-    Node<K, V> seen;
-    boolean seenLive;
-    long deadline;
-    V previous;
-
-    Put(K key, V value, long weight, long ttlNanos, boolean onlyIfAbsent) {
-      super(StripedCache.this, key);
-      this.value = value;
-      this.weight = weight;
-      this.ttlNanos = ttlNanos;
-      this.onlyIfAbsent = onlyIfAbsent;
-      this.readsTicker = (ttlNanos >= 0);
-    }
-
-    @Override
-    boolean prepare(long now) {
-      // Run the expiry outside the lock on what we see now; re-validated under the lock.
-      long seenDeadline = Node.NEVER;
-      if (expiration.asksExpiryOnWrite(ttlNanos)) {
-        seen = stripe.find(key, hash);
-        seenDeadline = Expiration.liveDeadline(seen, now);
-      }
-      seenLive = (seenDeadline != Node.NEVER);
-      deadline = expiration.writeDeadline(key, value, seenLive, seenDeadline, now, ttlNanos);
-      return true;
-    }
-
-    @Override
-    @GuardedBy("stripe")
-    boolean apply(Node<K, V> node, long now, Removals<K, V> removals) {
-      V current = (node == null) ? null : node.value;
-      boolean live = (current != null) && !Node.isExpired(node.expiresAtNanos, now);
-      if (expiration.asksExpiryOnWrite(ttlNanos) && ((node != seen) || (live != seenLive))) {
-        return false; // the entry appeared or vanished since the expiry ran: run it again
-      }
-      if (onlyIfAbsent && live) {
-        previous = current;
-      } else if (node == null) {
-        Node<K, V> added = new Node<>(key, hash, value);
-        added.weight = weight;
-        added.initExpiresAt(deadline);
-        added.set(Node.CUSTOM_TTL, ttlNanos >= 0);
-        stripe.add(added, now, removals);
-      } else {
-        previous = live ? current : null;
-        stripe.update(node, value, weight, deadline, ttlNanos >= 0, now,
-            live ? RemovalCause.REPLACED : RemovalCause.EXPIRED, removals);
-      }
-      return true;
-    }
+    return write(onlyIfAbsent ? Op.PUT_IF_ABSENT : Op.PUT, key, spread(key.hashCode()), value,
+        null, weight, ttlNanos, null, newRemovals());
   }
 
   @Override
@@ -550,40 +647,8 @@ class StripedCache<K, V> implements Cache<K, V> {
   @SuppressWarnings("unchecked") // a key of any type may be asked for; only an equal K matches
   V remove(Object key, V expected) {
     Objects.requireNonNull(key, "key");
-    Remove op = new Remove((K) key, expected);
-    Removals<K, V> removals = newRemovals();
-    try {
-      write(op, removals);
-      return op.removed;
-    } finally {
-      deliver(removals); // also what earlier passes collected
-    }
-  }
-
-  /** A removal, of any value or only of {@code expected}. */
-  private final class Remove extends KeyWrite<K, V> {
-    final V expected;
-    V removed;
-
-    Remove(K key, V expected) {
-      super(StripedCache.this, key);
-      this.expected = expected;
-    }
-
-    @Override
-    @GuardedBy("stripe")
-    boolean apply(Node<K, V> node, long now, Removals<K, V> removals) {
-      if (node != null) {
-        V current = node.value;
-        if (Node.isExpired(node.expiresAtNanos, now)) {
-          stripe.remove(node, RemovalCause.EXPIRED, removals);
-        } else if ((expected == null) || (current == expected)) {
-          stripe.remove(node, RemovalCause.EXPLICIT, removals);
-          removed = current;
-        }
-      }
-      return true;
-    }
+    return write(Op.REMOVE, (K) key, spread(key.hashCode()), null, expected, 0,
+        Expiration.NO_TTL, null, newRemovals());
   }
 
   /**
@@ -596,68 +661,8 @@ class StripedCache<K, V> implements Cache<K, V> {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(value, "value");
     long weight = weigh(key, value);
-    Replace op = new Replace(key, expected, value, weight);
-    Removals<K, V> removals = newRemovals();
-    try {
-      write(op, removals);
-      return op.replaced;
-    } finally {
-      afterWrite(removals, op.now); // also what earlier passes collected
-    }
-  }
-
-  /** A replacement of a live value (of any value or only of {@code expected}). */
-  private final class Replace extends KeyWrite<K, V> {
-    final V expected;
-    final V value;
-    final long weight;
-    Node<K, V> seen;
-    long deadline;
-    V replaced;
-
-    Replace(K key, V expected, V value, long weight) {
-      super(StripedCache.this, key);
-      this.expected = expected;
-      this.value = value;
-      this.weight = weight;
-    }
-
-    @Override
-    boolean prepare(long now) {
-      seen = stripe.find(key, hash);
-      if (seen == null) {
-        return false;
-      }
-      long seenDeadline;
-      V seenValue;
-      int seq;
-      do { // a pair that was true at once: see Node, "Value and deadline"
-        seq = seen.writeSeqAcquire();
-        seenDeadline = seen.expiresAtNanos;
-        seenValue = seen.value;
-      } while (!seen.unchangedSince(seq, seenDeadline));
-      if ((seenValue == null) || Node.isExpired(seenDeadline, now)
-          || ((expected != null) && (seenValue != expected))) {
-        return false; // nothing to replace
-      }
-      deadline = expiration.writeDeadline(key, value, true, seenDeadline, now, Expiration.NO_TTL);
-      return true;
-    }
-
-    @Override
-    @GuardedBy("stripe")
-    boolean apply(Node<K, V> node, long now, Removals<K, V> removals) {
-      if (node != seen) {
-        return false; // another node took the key's place: look again
-      }
-      V current = node.value;
-      if ((current != null) && !Node.isExpired(node.expiresAtNanos, now)
-          && ((expected == null) || (current == expected))) {
-        stripe.update(node, value, weight, deadline, false, now, RemovalCause.REPLACED, removals);
-        replaced = current;
-      }
-      return true;
-    }
+    return write(Op.REPLACE, key, spread(key.hashCode()), value, expected, weight,
+        Expiration.NO_TTL, null, newRemovals());
   }
 
   /* ---------------- Loading and computing: see SingleFlight ---------------- */

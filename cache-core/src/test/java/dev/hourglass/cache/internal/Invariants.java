@@ -28,6 +28,8 @@ public final class Invariants {
     StripedCache<Object, Object> striped = (StripedCache<Object, Object>) cache;
     long weightSum = 0;
     for (Stripe<Object, Object> stripe : striped.stripes) {
+      assertThat(stripe.isHeldByCurrentThread()).as("this thread still holds a stripe lock")
+          .isFalse();
       assertThat(stripe.tryLock(10, TimeUnit.SECONDS)).as("a stripe lock is still held").isTrue();
       try {
         weightSum += checkStripe(striped, stripe);
