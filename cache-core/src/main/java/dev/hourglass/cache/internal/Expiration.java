@@ -143,16 +143,20 @@ final class Expiration<K, V> {
     return deadline;
   }
 
+  /** {@link #liveDeadline}'s answer for an entry that is absent, removed, expired or unexpected. */
+  static final long NOT_LIVE = Node.NEVER;
+
   /**
-   * For a write that runs the {@code Expiry} before locking: the deadline of {@code node} if it
-   * holds a live value at {@code now} (read as a consistent pair, see Node), or {@link Node#NEVER}
-   * if it is absent, removed or expired. NEVER is free to mean "not live" here because a cache
-   * with an {@code Expiry} gives every entry a finite deadline ({@link #deadlineOf} never returns
-   * NEVER).
+   * For a write that looks at the entry before locking: the deadline of {@code node} if it holds
+   * a live value at {@code now} (and that value is {@code expected}, when not null), read as a
+   * consistent pair (see Node); otherwise {@link #NOT_LIVE}. A live entry that never expires
+   * answers {@code Long.MAX_VALUE}, so that NOT_LIVE means "not live" only; no rule reads that
+   * deadline (only an {@code Expiry} reads a deadline, and with one every deadline is finite:
+   * {@link #deadlineOf} never returns NEVER).
    */
-  static long liveDeadline(Node<?, ?> node, long now) {
+  static long liveDeadline(Node<?, ?> node, Object expected, long now) {
     if (node == null) {
-      return Node.NEVER;
+      return NOT_LIVE;
     }
     long deadline;
     Object value;
@@ -162,7 +166,11 @@ final class Expiration<K, V> {
       deadline = node.expiresAtNanos;
       value = node.value;
     } while (!node.unchangedSince(seq, deadline));
-    return ((value == null) || Node.isExpired(deadline, now)) ? Node.NEVER : deadline;
+    if ((value == null) || Node.isExpired(deadline, now)
+        || ((expected != null) && (value != expected))) {
+      return NOT_LIVE;
+    }
+    return (deadline == Node.NEVER) ? Long.MAX_VALUE : deadline;
   }
 
   /** Whether a read may move a deadline: a fixed idle time or an {@code Expiry}. */

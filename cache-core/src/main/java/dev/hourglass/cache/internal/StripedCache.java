@@ -342,21 +342,21 @@ class StripedCache<K, V> implements Cache<K, V> {
         if (op == Op.REPLACE) {
           validate = true;
           seen = stripe.find(key, hash);
-          long seenDeadline = liveDeadline(seen, expected, now);
-          if (seenDeadline == NOT_LIVE) {
+          long seenDeadline = Expiration.liveDeadline(seen, expected, now);
+          if (seenDeadline == Expiration.NOT_LIVE) {
             return null; // nothing to replace; the finally delivers what earlier passes collected
           }
           seenLive = true;
           deadline = expiration.writeDeadline(key, value, true, seenDeadline, now, ttlNanos);
         } else if ((value != null)
             && ((op == Op.PUT) || (op == Op.PUT_IF_ABSENT) || (op == Op.INSTALL))) {
-          long seenDeadline = Node.NEVER;
+          long seenDeadline = Expiration.NOT_LIVE;
           if (expiration.asksExpiryOnWrite(ttlNanos)) {
             validate = true;
             seen = stripe.find(key, hash);
-            seenDeadline = Expiration.liveDeadline(seen, now);
+            seenDeadline = Expiration.liveDeadline(seen, null, now);
           }
-          seenLive = (seenDeadline != Node.NEVER);
+          seenLive = (seenDeadline != Expiration.NOT_LIVE);
           deadline = expiration.writeDeadline(key, value, seenLive, seenDeadline, now, ttlNanos);
         }
         // 2. One stripe lock: wait for another caller's flight, or change the stripe.
@@ -401,32 +401,6 @@ class StripedCache<K, V> implements Cache<K, V> {
         deliver(removals);
       }
     }
-  }
-
-  /** liveDeadline's answer for an entry that is absent, removed, expired or not the one expected. */
-  private static final long NOT_LIVE = Node.NEVER;
-
-  /**
-   * For a replace: the deadline of {@code node} if it holds a live value at {@code now} (and
-   * that value is {@code expected}, if given), read as a consistent pair; otherwise NOT_LIVE.
-   */
-  private static long liveDeadline(Node<?, ?> node, Object expected, long now) {
-    if (node == null) {
-      return NOT_LIVE;
-    }
-    long deadline;
-    Object value;
-    int seq;
-    do { // a pair that was true at once: see Node, "Value and deadline"
-      seq = node.writeSeqAcquire();
-      deadline = node.expiresAtNanos;
-      value = node.value;
-    } while (!node.unchangedSince(seq, deadline));
-    if ((value == null) || Node.isExpired(deadline, now)
-        || ((expected != null) && (value != expected))) {
-      return NOT_LIVE;
-    }
-    return (deadline == NOT_LIVE) ? Long.MAX_VALUE : deadline; // never expires: any live marker
   }
 
   private static boolean isLive(Node<?, ?> node, long now) {

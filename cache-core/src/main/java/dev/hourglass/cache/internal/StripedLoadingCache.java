@@ -47,14 +47,23 @@ final class StripedLoadingCache<K, V> extends StripedCache<K, V> implements Load
   private V loadOne(K key) {
     try {
       return loader.load(key);
-    } catch (RuntimeException | Error e) {
-      throw e;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CompletionException(e);
     } catch (Exception e) {
-      throw new CompletionException(e);
+      throw unchecked(e);
     }
+  }
+
+  /**
+   * A loader's exception as the caller sees it: unchecked ones as they are, checked ones in a
+   * {@link CompletionException}; an interrupt is kept on the thread.
+   */
+  private static RuntimeException unchecked(Exception e) {
+    if (e instanceof RuntimeException) {
+      return (RuntimeException) e;
+    }
+    if (e instanceof InterruptedException) {
+      Thread.currentThread().interrupt();
+    }
+    return new CompletionException(e);
   }
 
   @Override
@@ -83,13 +92,8 @@ final class StripedLoadingCache<K, V> extends StripedCache<K, V> implements Load
   private Map<? extends K, ? extends V> bulkLoad(Set<? extends K> keys) {
     try {
       return (Map<? extends K, ? extends V>) (Map<?, ?>) loader.loadAll(keys);
-    } catch (RuntimeException | Error e) {
-      throw e;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CompletionException(e);
     } catch (Exception e) {
-      throw new CompletionException(e);
+      throw unchecked(e);
     }
   }
 }
