@@ -139,7 +139,8 @@ public interface Cache<K, V> {
    * {@link RemovalCause#EXPIRED} if it had already expired). Does not wait for loads and computes
    * in progress: one that started before this call stores nothing when it finishes. Its callers
    * still receive the value, and the listener hears it as {@code EXPLICIT}, as if it had been
-   * stored and then removed by this call.
+   * stored and then removed by this call; a compute that returns the very value this call removed
+   * (and reported) is not reported again.
    */
   void invalidateAll();
 

@@ -47,6 +47,12 @@ final class Flight {
    * instead of registering this one; null if it was registered. Owner-only.
    */
   Flight blockedBy;
+  /**
+   * The live value a compute started from, or null. A compute that returns it unchanged, after an
+   * invalidateAll removed it (and reported it), installs nothing and reports nothing more.
+   * Owner-only.
+   */
+  Object base;
   /** Next flight in the same bucket of the stripe's flight table; guarded by the stripe lock. */
   Flight next;
 

@@ -111,6 +111,7 @@ final class SingleFlight<K, V> {
       if ((kind == ComputeKind.IF_PRESENT) && (old == null)) {
         return null; // computeIfPresent on an absent key: nothing was registered
       }
+      mine.base = old;
       return runFlight(key, mine, old, function, false, removals);
     } finally {
       cache.afterWrite(removals, (mine == null) ? 0 : mine.installedAtNanos);

@@ -296,16 +296,19 @@ abstract class StripeTable<K, V> extends ReentrantLock {
         }
       }
     }
+    table = tab; // volatile publish of the filled table
+    resizeSeq = resizeSeq + 1; // even: relinking done
     if (hadTrees) {
+      // Only now, on the published table: treeifying calls the keys' compareTo, which may read
+      // the cache (and must then find a whole table) or throw. It relinks nothing, so readers
+      // on a chain reach all of its nodes; each tree bin is published whole.
       for (int i = 0; i < length; i++) {
         Node<K, V> marker = TreeBin.treeify(tab[i]);
         if (marker != null) {
-          tab[i] = marker; // plain: the new table is published below
+          BIN.setRelease(tab, i, marker); // publishes the tree bin, built from final fields
         }
       }
     }
-    table = tab; // volatile publish of the filled table
-    resizeSeq = resizeSeq + 1; // even: relinking done
   }
 
   private static <K, V> void relink(Node<K, V>[] tab, Node<K, V> e) {

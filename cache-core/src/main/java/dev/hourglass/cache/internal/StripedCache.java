@@ -467,9 +467,9 @@ class StripedCache<K, V> implements Cache<K, V> {
       case INSTALL: {
         stripe.removeFlight(flight);
         if (stripe.clearedSince(flight)) {
-          if (value != null) {
+          if ((value != null) && (value != flight.base)) {
             removals.add(key, value, RemovalCause.EXPLICIT); // loaded before an invalidateAll
-          }
+          } // else a compute kept the value the invalidateAll already removed and reported
           return null;
         }
         Node<K, V> present = stripe.removeIfExpired(node, now, removals);

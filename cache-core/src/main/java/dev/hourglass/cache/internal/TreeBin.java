@@ -118,8 +118,10 @@ final class TreeBin<K, V> {
     }
     try {
       Arrays.sort(sorted, (a, b) -> compare(a.hash, a.key, b));
-    } catch (RuntimeException e) {
-      return null; // a compareTo that throws (or breaks the contract): keep the chain
+    } catch (RuntimeException | Error e) {
+      // A compareTo that throws anything (or breaks the contract): keep the chain. Treeifying
+      // runs under the lock in the middle of an insert or a resize, which must complete.
+      return null;
     }
     int kept = 0;
     for (int j = 0; j < sorted.length; j++) {
@@ -196,8 +198,8 @@ final class TreeBin<K, V> {
       TreeNode<K, V> updated;
       try {
         updated = insert(root, node);
-      } catch (RuntimeException e) {
-        updated = null; // compareTo threw: the node goes with the others
+      } catch (RuntimeException | Error e) {
+        updated = null; // compareTo threw anything: the node goes with the others
       }
       if (updated != null) {
         root = updated; // volatile: publishes the new path, and the node, to readers
@@ -224,8 +226,8 @@ final class TreeBin<K, V> {
     TreeNode<K, V> updated;
     try {
       updated = delete(root, node);
-    } catch (RuntimeException e) {
-      updated = null; // compareTo threw now though it ordered the node before
+    } catch (RuntimeException | Error e) {
+      updated = null; // compareTo threw (anything) now though it ordered the node before
     }
     if (updated == null) {
       updated = rebuildWithout(node); // identity only, no compareTo
