@@ -47,17 +47,19 @@ final class StripedCacheTest {
         cache.put(keys[i], i);
       }
       long sum = 0;
-      for (int round = 0; round < 3; round++) { // the last round runs compiled code
+      // Steady state: two warm-up rounds, then rounds until one allocates (almost) nothing. A
+      // round may still pay once for the JIT (a deoptimization, a call site resolved late: one
+      // CI run saw 1,536 bytes in the third round); a hit that allocates fails every round.
+      long allocated = Long.MAX_VALUE;
+      for (int round = 0; (round < 10) && ((round < 3) || (allocated >= 1_024)); round++) {
         long id = Thread.currentThread().getId();
         long before = threads.getThreadAllocatedBytes(id);
         for (int i = 0; i < 200_000; i++) {
           sum += cache.getIfPresent(keys[i & 1023]);
         }
-        long allocated = threads.getThreadAllocatedBytes(id) - before;
-        if (round == 2) {
-          assertThat(allocated).as("bytes allocated by 200,000 hits").isLessThan(1_024);
-        }
+        allocated = threads.getThreadAllocatedBytes(id) - before;
       }
+      assertThat(allocated).as("bytes allocated by 200,000 hits, steady state").isLessThan(1_024);
       assertThat(sum).isPositive();
     }
   }
