@@ -50,6 +50,21 @@ public final class HitRateSimulator {
     return rows;
   }
 
+  /** The hit rate of one of the benchmarked implementations ("Hourglass", "Caffeine", "Guava"). */
+  public static double rate(Trace trace, int size, String implementation) {
+    Integer[] boxed = new Integer[trace.distinct()];
+    for (int i = 0; i < boxed.length; i++) {
+      boxed[i] = i;
+    }
+    Impl impl = switch (implementation) {
+      case "Hourglass" -> Impl.HOURGLASS;
+      case "Caffeine" -> Impl.CAFFEINE;
+      case "Guava" -> Impl.GUAVA;
+      default -> throw new IllegalArgumentException("implementation: " + implementation);
+    };
+    return replay(impl.create(Shape.SIZE, size, true), trace, boxed);
+  }
+
   static double replay(BenchCache cache, Trace trace, Integer[] boxed) {
     long hits = 0;
     for (int key : trace.keys()) {
@@ -63,7 +78,8 @@ public final class HitRateSimulator {
     return (double) hits / trace.keys().length;
   }
 
-  static double lru(Trace trace, int size) {
+  /** Plain LRU at {@code size}. */
+  public static double lru(Trace trace, int size) {
     Map<Integer, Boolean> lru = new LinkedHashMap<>(16, 0.75f, true) {
       private static final long serialVersionUID = 1L;
 
@@ -84,7 +100,7 @@ public final class HitRateSimulator {
   }
 
   /** For each access, the index of the next access to the same key, or MAX_VALUE. */
-  static int[] nextUses(int[] keys, int distinct) {
+  public static int[] nextUses(int[] keys, int distinct) {
     int[] next = new int[keys.length];
     int[] last = new int[distinct];
     Arrays.fill(last, Integer.MAX_VALUE);
@@ -96,7 +112,7 @@ public final class HitRateSimulator {
   }
 
   /** Bélády's MIN with bypass, using a max-heap of (next use, key) with lazy deletion. */
-  static double opt(Trace trace, int size, int[] nextUse) {
+  public static double opt(Trace trace, int size, int[] nextUse) {
     int[] keys = trace.keys();
     int[] cachedNext = new int[trace.distinct()]; // -1: not cached
     Arrays.fill(cachedNext, -1);
