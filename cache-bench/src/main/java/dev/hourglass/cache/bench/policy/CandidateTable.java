@@ -33,6 +33,7 @@ public final class CandidateTable {
     CANDIDATES.put("S3-FIFO", S3Fifo::new);
     CANDIDATES.put("W-TinyLFU(1%)", (c, d) -> new WTinyLfu(c, d, 0.01, false));
     CANDIDATES.put("W-TinyLFU(adaptive)", (c, d) -> new WTinyLfu(c, d, 0.01, true));
+    CANDIDATES.put("S3-TinyLFU", S3TinyLfu::new);
   }
 
   public static void main(String[] args) throws IOException {
