@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -139,14 +140,12 @@ final class TreeBinCallbackTest {
     Invariants.check(cache);
   }
 
-  /** Before: the value was reported EXPLICIT twice, by the clear and by the dropped install. */
-  @Test
-  void invalidateAllDuringIdentityCompute_reportsTheValueOnce() throws Exception {
-    RecordingListener<String, String> listener = new RecordingListener<>();
-    Cache<String, String> cache = Hourglass.newBuilder().executor(Runnable::run)
-        .removalListener(listener).build();
-    String v = new String("v");
-    cache.put("k", v);
+  /**
+   * Runs {@code remapping} as a compute of "k" on another thread, holds it open while this thread
+   * calls invalidateAll, then lets it finish; returns what the compute returned.
+   */
+  private static String computeAcrossInvalidateAll(Cache<String, String> cache,
+      UnaryOperator<String> remapping) throws Exception {
     CountDownLatch entered = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     CompletableFuture<String> computed = CompletableFuture.supplyAsync(() ->
@@ -157,12 +156,23 @@ final class TreeBinCallbackTest {
           } catch (InterruptedException e) {
             throw new IllegalStateException(e);
           }
-          return old;
+          return remapping.apply(old);
         }));
     assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
     cache.invalidateAll();
     release.countDown();
-    assertThat(computed.get(10, TimeUnit.SECONDS)).isSameAs(v);
+    return computed.get(10, TimeUnit.SECONDS);
+  }
+
+  /** Before: the value was reported EXPLICIT twice, by the clear and by the dropped install. */
+  @Test
+  void invalidateAllDuringIdentityCompute_reportsTheValueOnce() throws Exception {
+    RecordingListener<String, String> listener = new RecordingListener<>();
+    Cache<String, String> cache = Hourglass.newBuilder().executor(Runnable::run)
+        .removalListener(listener).build();
+    String v = new String("v");
+    cache.put("k", v);
+    assertThat(computeAcrossInvalidateAll(cache, old -> old)).isSameAs(v);
     assertThat(cache.getIfPresent("k")).isNull();
     assertThat(listener.list()).containsExactly(
         new RecordingListener.Removal<>("k", v, RemovalCause.EXPLICIT));
@@ -176,22 +186,7 @@ final class TreeBinCallbackTest {
     Cache<String, String> cache = Hourglass.newBuilder().executor(Runnable::run)
         .removalListener(listener).build();
     cache.put("k", "old");
-    CountDownLatch entered = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
-    CompletableFuture<String> computed = CompletableFuture.supplyAsync(() ->
-        cache.asMap().compute("k", (k, old) -> {
-          entered.countDown();
-          try {
-            release.await();
-          } catch (InterruptedException e) {
-            throw new IllegalStateException(e);
-          }
-          return old + "+new";
-        }));
-    assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
-    cache.invalidateAll();
-    release.countDown();
-    assertThat(computed.get(10, TimeUnit.SECONDS)).isEqualTo("old+new");
+    assertThat(computeAcrossInvalidateAll(cache, old -> old + "+new")).isEqualTo("old+new");
     assertThat(cache.getIfPresent("k")).isNull();
     assertThat(listener.list()).containsExactly(
         new RecordingListener.Removal<>("k", "old", RemovalCause.EXPLICIT),

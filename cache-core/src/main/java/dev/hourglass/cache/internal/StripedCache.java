@@ -297,6 +297,19 @@ class StripedCache<K, V> implements Cache<K, V> {
     boolean maintains() {
       return (this != CLAIM_LOAD) && (this != CLAIM_COMPUTE) && (this != CLAIM_IF_PRESENT);
     }
+
+    /** Whether the write stores a value given by the caller, so its deadline comes first. */
+    boolean stores() {
+      return (this == PUT) || (this == PUT_IF_ABSENT) || (this == INSTALL);
+    }
+
+    /**
+     * Whether the write itself evicts to the bound and delivers; a removal only delivers, and a
+     * claim or an install leaves both to its flight's owner.
+     */
+    boolean evicts() {
+      return (this == PUT) || (this == PUT_IF_ABSENT) || (this == REPLACE);
+    }
   }
 
   /**
@@ -348,8 +361,7 @@ class StripedCache<K, V> implements Cache<K, V> {
           }
           seenLive = true;
           deadline = expiration.writeDeadline(key, value, true, seenDeadline, now, ttlNanos);
-        } else if ((value != null)
-            && ((op == Op.PUT) || (op == Op.PUT_IF_ABSENT) || (op == Op.INSTALL))) {
+        } else if ((value != null) && op.stores()) {
           long seenDeadline = Expiration.NOT_LIVE;
           if (expiration.asksExpiryOnWrite(ttlNanos)) {
             validate = true;
@@ -395,7 +407,7 @@ class StripedCache<K, V> implements Cache<K, V> {
       }
     } finally {
       // 4. After the unlock; what every pass collected.
-      if ((op == Op.PUT) || (op == Op.PUT_IF_ABSENT) || (op == Op.REPLACE)) {
+      if (op.evicts()) {
         afterWrite(removals, now);
       } else if (op == Op.REMOVE) {
         deliver(removals);
