@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>The bound is global: one {@link AtomicLong} holds the total weight, so skewed keys never
  * leave the cache under-filled, as per-stripe quotas would. A write that leaves it over the
  * maximum evicts, after releasing its own stripe lock, from the best of a sample of 16 non-empty
- * stripes, one stripe lock at a time, until the total fits (see {@link #evictToBound}). An entry
+ * stripes, one stripe lock at a time, until the total fits (see {@link #evictToBound}): the
+ * policies' ranks make the sample's choice approximate one global order. An entry
  * heavier than the whole bound is evicted at once, by the stripe that stored it.
  *
  * @param <K> the type of keys
@@ -19,6 +20,14 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Eviction<K, V> {
   /** Non-empty stripes compared per eviction round. */
   private static final int VICTIM_SAMPLES = 16;
+  /**
+   * Steps in a row that may stop at the runner-up's rank (see EvictionPolicy#limit); past this,
+   * a step runs to a victim within its stripe, so a stream of hits cannot starve eviction.
+   */
+  private static final int MAX_ROTATIONS = 64;
+  private static final int PROGRESS = 0;
+  private static final int NOTHING = 1;
+  private static final int ROTATED = 2;
 
   /** The bound on the total weight. */
   final long maximum;
@@ -27,8 +36,12 @@ final class Eviction<K, V> {
   /** Where victim sampling starts; a racy rotating hint. */
   private int victimCursor;
 
-  Eviction(long maximum) {
+  /** The stripes' policies, which also decide which of their segments to evict from. */
+  private final EvictionPolicy.Factory<K, V> policies;
+
+  Eviction(long maximum, EvictionPolicy.Factory<K, V> policies) {
     this.maximum = maximum;
+    this.policies = policies;
   }
 
   /** Adds a change of a stripe's weight to the total. */
@@ -55,69 +68,146 @@ final class Eviction<K, V> {
   }
 
   /**
-   * Evicts until the total weight is within the bound. Each round samples up to 16 non-empty
-   * stripes and picks the one whose candidate has the lowest rank. Ranks only reflect the reads
-   * already applied, so under the chosen stripe's lock its buffered reads are applied first; if
-   * its candidate then ranks after the runner-up's, the choice is made again. Each such round
-   * applies one sampled stripe's reads, so at most as many rounds as samples are needed; past that
-   * (a stream of new reads) the choice stands, so reads cannot starve eviction.
+   * Evicts until the total weight is within the bound. Each round samples up to 16 stripes that
+   * hold something, sums their policies' admission and total weights, and asks the policy factory
+   * which segment to take from (for {@link TinyLfuPolicy}: the small queues, while they hold more
+   * than their share); then it evicts from the sampled stripe whose candidate in that segment has
+   * the lowest rank, the oldest. If no sampled stripe has a candidate there, the other segment is
+   * used. The stripe's policy decides under its lock which node goes (a contest between its small
+   * and main queues may make it a main node).
    *
    * @param now the caller's ticker reading, for telling expired victims from live ones
    */
   void evictToBound(Stripe<K, V>[] stripes, long now, Removals<K, V> removals) {
     int mask = stripes.length - 1;
-    int rechosen = 0;
+    int idle = 0; // contests in a row that evicted nothing (see contest)
+    int rotations = 0; // steps in a row that only gave main nodes another pass
     while (overBound()) {
       // Up to every stripe, to find the samples: a sparse cache (fewer non-empty stripes than
       // samples) is compared whole. A full one finds them in the first 16 it visits.
       int visits = stripes.length;
       int start = victimCursor; // racy hint: any value spreads the sampling
       victimCursor = start + 1;
-      Stripe<K, V> best = null;
-      int bestRank = 0;
+      Stripe<K, V> bestAdmission = null;
+      int admissionRank = 0;
+      Stripe<K, V> bestMain = null;
+      int mainRank = 0;
       boolean hasRunnerUp = false;
       int runnerUpRank = 0;
+      long admissionWeight = 0;
+      long sampledWeight = 0;
       int sampled = 0;
       for (int i = 0; (i < visits) && (sampled < VICTIM_SAMPLES); i++) {
         Stripe<K, V> stripe = stripes[(start + i) & mask];
         EvictionPolicy<K, V> policy = stripe.policy;
-        Node<K, V> candidate = policy.candidateHint();
-        if (candidate != null) {
-          sampled++;
-          int rank = policy.rank(candidate); // racy read, a hint only
-          if ((best == null) || (rank - bestRank < 0)) {
-            if (best != null) {
+        Node<K, V> admitting = policy.candidateHint(true);
+        Node<K, V> main = policy.candidateHint(false);
+        if ((admitting == null) && (main == null)) {
+          continue;
+        }
+        sampled++;
+        admissionWeight += policy.admissionWeight(); // racy reads, hints only
+        sampledWeight += policy.weight();
+        if (admitting != null) {
+          int rank = policy.rank(admitting);
+          if ((bestAdmission == null) || (rank - admissionRank < 0)) {
+            bestAdmission = stripe;
+            admissionRank = rank;
+          }
+        }
+        if (main != null) {
+          int rank = policy.rank(main);
+          if ((bestMain == null) || (rank - mainRank < 0)) {
+            if (bestMain != null) {
               hasRunnerUp = true;
-              runnerUpRank = bestRank;
+              runnerUpRank = mainRank;
             }
-            best = stripe;
-            bestRank = rank;
+            bestMain = stripe;
+            mainRank = rank;
           } else if (!hasRunnerUp || (rank - runnerUpRank < 0)) {
             hasRunnerUp = true;
             runnerUpRank = rank;
           }
         }
       }
-      Stripe.Evicted outcome = (best == null) ? Stripe.Evicted.NONE
-          : best.evictOne(now, removals, hasRunnerUp && (rechosen < VICTIM_SAMPLES),
-              runnerUpRank);
-      if (outcome == Stripe.Evicted.NEWER) {
-        rechosen++;
-        continue;
+      boolean admission = (bestMain == null) || ((bestAdmission != null)
+          && policies.evictFromAdmission(admissionWeight, sampledWeight));
+      boolean room = policies.mainHasRoom(admissionWeight, sampledWeight);
+      boolean bounded = hasRunnerUp && (rotations < MAX_ROTATIONS);
+      if (admission && (bestMain != null) && (bestMain != bestAdmission)) {
+        int outcome = contest(bestAdmission, bestMain, room, bounded, runnerUpRank, now, removals);
+        if (outcome == ROTATED) {
+          rotations++;
+          continue;
+        }
+        rotations = 0;
+        if (outcome == PROGRESS) {
+          idle = 0;
+          continue;
+        }
+        if (++idle < stripes.length) {
+          continue; // a race emptied the candidate's queue: sample again, then fall back
+        }
+      } else {
+        Stripe<K, V> best = admission ? bestAdmission : bestMain;
+        Stripe.Evicted outcome = (best == null) ? Stripe.Evicted.NONE
+            : best.evictOne(now, removals, admission, room, bounded, runnerUpRank);
+        if (outcome == Stripe.Evicted.NEWER) {
+          rotations++;
+          continue;
+        }
+        if (outcome == Stripe.Evicted.MOVED) {
+          continue; // each move empties part of a small queue, so this ends
+        }
+        rotations = 0;
+        if (outcome == Stripe.Evicted.ONE) {
+          idle = 0;
+          continue;
+        }
       }
-      rechosen = 0;
-      if (outcome == Stripe.Evicted.NONE) {
-        boolean evicted = false;
-        for (Stripe<K, V> stripe : stripes) {
-          if (stripe.evictOne(now, removals, false, 0) == Stripe.Evicted.ONE) {
-            evicted = true;
-            break;
-          }
+      boolean evicted = false;
+      idle = 0;
+      for (Stripe<K, V> stripe : stripes) {
+        if (stripe.evictOne(now, removals, false, false, false, 0) == Stripe.Evicted.ONE) {
+          evicted = true;
+          break;
         }
-        if (!evicted) {
-          return; // only zero-weight entries are left
-        }
+      }
+      if (!evicted) {
+        return; // only zero-weight entries are left
       }
     }
+  }
+
+  /**
+   * The admission contest when the candidate (the oldest node of the admission segments) and
+   * main's victim are in different stripes: one stripe lock at a time, never two. The candidate's
+   * stripe first moves to main what needs no contest; if a candidate is left, main's victim is
+   * found in its stripe, and the one the sketches rate less popular is evicted (the candidate on
+   * a tie, but for a coin: see TinyLfuPolicy.RankClock#admits). Each step re-reads its stripe under the lock, so a racing writer can change which
+   * node a step acts on, never make it act on a node that is gone.
+   *
+   * @return {@code PROGRESS} when something was evicted or moved to main; {@code ROTATED} when
+   *     main's victim was not found before the limit (another stripe's main is to be looked at);
+   *     {@code NOTHING} when the candidate's stripe turned out to have nothing to contest, which
+   *     the caller counts to fall back
+   */
+  private int contest(Stripe<K, V> candidates, Stripe<K, V> victims, boolean room,
+      boolean bounded, int limitRank, long now, Removals<K, V> removals) {
+    int candidateFreq = candidates.prepareAdmission(room);
+    if (candidateFreq < 0) {
+      return room ? PROGRESS : NOTHING; // moved small to main (room), or found it empty (a race)
+    }
+    int victimFreq = victims.prepareVictim(bounded, limitRank);
+    if (victimFreq == -2) {
+      return ROTATED;
+    }
+    if ((victimFreq >= 0) && policies.admits(candidateFreq, victimFreq)) {
+      if (victims.evictHead(false, now, removals) == Stripe.Evicted.ONE) {
+        candidates.admitHead();
+        return PROGRESS;
+      }
+    }
+    return (candidates.evictHead(true, now, removals) == Stripe.Evicted.ONE) ? PROGRESS : NOTHING;
   }
 }

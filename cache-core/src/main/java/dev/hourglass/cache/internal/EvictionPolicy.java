@@ -1,21 +1,27 @@
 package dev.hourglass.cache.internal;
 
 /**
- * The eviction policy of one stripe: the seam behind which LRU ({@link LruPolicy}) or any other
- * policy decides what a size-bounded cache keeps. A cache without a bound has none.
+ * The eviction policy of one stripe: the seam behind which a policy ({@link TinyLfuPolicy})
+ * decides what a size-bounded cache keeps. A cache without a bound has none.
  *
  * <p>A policy owns all of its state: its per-stripe structures and counters, and on each node the
- * {@code policy*} fields of {@link Node} ({@code policyPrev}, {@code policyNext},
- * {@code policyRank}, {@code policyTick}), which nothing else reads or writes. Nothing outside
- * a policy knows which policy it is: {@link Stripe} tells it of inserts, updates, removals and
- * applied reads, the read path asks it whether a hit is worth recording, and {@link Eviction}
- * compares the ranks of the stripes' candidates to choose a stripe to evict from.
+ * {@code policy*} fields of {@link Node}, which nothing else reads or writes. Nothing outside a
+ * policy knows which policy it is: {@link Stripe} tells it of inserts, updates and removals, the
+ * read path of hits, and {@link Eviction} asks the policies of a sample of stripes for their
+ * candidates to choose a stripe to evict from.
+ *
+ * <p>A policy keeps its nodes in two segments: an admission segment that new entries enter, and a
+ * main segment. Eviction across stripes first asks the cache's {@link Factory} which segment to
+ * take from, given the sampled stripes' weights, then takes the oldest candidate of that segment.
  *
  * <h2>Concurrency</h2>
- * Every method runs under the stripe lock, except the two the read path and victim sampling call
- * without it, {@link #worthRecording} and {@link #candidateHint} (with {@link #rank} of its
- * answer): those read racily, and a stale answer may cost a recorded read too many or too few or
- * a less good choice of stripe, never a wrong eviction (the stripe re-checks under its lock).
+ * Every method runs under the stripe lock, except {@link #onHit}, which the read path calls, and
+ * {@link #candidateHint}, {@link #rank}, {@link #admissionWeight} and {@link #weight}, which victim
+ * sampling calls:
+ * those run without it. {@code onHit} may write only the node's own policy fields, and only when
+ * their value changes, so that a hit on a hot entry writes nothing at all. The sampling methods
+ * read racily, and a stale answer costs a less good choice of stripe, never a wrong eviction (the
+ * stripe decides under its lock).
  *
  * @param <K> the type of keys
  * @param <V> the type of values
@@ -23,37 +29,78 @@ package dev.hourglass.cache.internal;
 interface EvictionPolicy<K, V> {
 
   /**
-   * On the read path, without the lock: whether a hit on {@code node} should be offered to the
-   * stripe's read buffer. Must not write shared memory: a hit that is not worth recording then
-   * costs no write at all.
-   *
-   * @param size the stripe's entry count, read racily
+   * On the read path, without the lock: a hit on a live node. Writes at most the node's own
+   * policy fields, and only when they change; never shared state.
    */
-  boolean worthRecording(Node<K, V> node, int size);
+  void onHit(Node<K, V> node);
 
-  /** A node was added to the stripe's table. */
+  /** A node was added to the stripe's table; {@code size} is the stripe's entry count. */
   void onInsert(Node<K, V> node, int size);
 
-  /** A node in the table was written (a new value). */
-  void onUpdate(Node<K, V> node, int size);
-
-  /** A buffered hit on a node still in the table is applied; a batch ends with {@link #endReads}. */
-  void onRead(Node<K, V> node, int size);
-
-  /** The current batch of applied reads is over. */
-  void endReads();
+  /** A node in the table was written; its weight changed by {@code weightDelta}. */
+  void onUpdate(Node<K, V> node, long weightDelta);
 
   /** A node left the table. */
   void onRemove(Node<K, V> node);
 
-  /** The node this stripe would evict now, or null; a node weighing zero is never a victim. */
-  Node<K, V> victim();
+  /**
+   * The node this stripe evicts now, preferring the admission segment if {@code admission}, or
+   * null when it holds none of positive weight; the contest between the segments, if any, is
+   * decided within the stripe. It may rearrange its structures to decide. With
+   * {@code admission} and {@code mainHasRoom} (the cache is filling), it only moves nodes from
+   * the admission segment to main, uncontested, and returns null ({@link #moved}).
+   */
+  Node<K, V> victim(boolean admission, boolean mainHasRoom);
 
   /**
-   * Without the lock: the node this stripe would probably evict, or null when it holds none, for
-   * comparing stripes by {@link #rank}. A hint only; the stripe decides under its lock.
+   * For a contest across two stripes, the first step, in the stripe of the admission candidate:
+   * moves to main the nodes at the admission segment's old end that need no contest (all of them
+   * down to the segment's share with {@code mainHasRoom}), and returns the frequency of the node
+   * then at that end, which is the candidate ({@link #head}); or -1 when there is none.
    */
-  Node<K, V> candidateHint();
+  int prepareAdmission(boolean mainHasRoom);
+
+  /**
+   * The second step, in the stripe of main's victim: brings main's victim to main's old end
+   * ({@link #head}) and returns its frequency, -1 when main holds no node of positive weight, or
+   * -2 when it stopped at the limit ({@link #limit}).
+   */
+  int prepareVictim();
+
+  /**
+   * Sets the limit for the eviction step that follows, under the same lock hold: with
+   * {@code bounded}, looking for main's victim stops (returning none, {@link #rotated} true) once
+   * this stripe's candidate ranks after {@code limitRank}, so that the oldest candidate of
+   * another stripe is looked at next.
+   */
+  void limit(boolean bounded, int limitRank);
+
+  /** Whether the last look for main's victim stopped at the limit. */
+  boolean rotated();
+
+  /**
+   * Whether the last {@link #victim} call, asked with {@code mainHasRoom}, only moved nodes from
+   * the admission segment to main and chose no victim, so that eviction samples main anew.
+   */
+  boolean moved();
+
+  /** The node at the old end of a segment, or null. */
+  Node<K, V> head(boolean admission);
+
+  /** The candidate won the contest: moves the admission segment's oldest node to main. */
+  void admitHead();
+
+  /**
+   * Without the lock: the node this stripe would probably give up next from a segment, or null
+   * when that segment is empty, for comparing stripes by {@link #rank}. A hint only.
+   */
+  Node<K, V> candidateHint(boolean admission);
+
+  /** Without the lock, racily: the weight in this stripe's admission segment. */
+  long admissionWeight();
+
+  /** Without the lock, racily: the weight this stripe's policy holds in all. */
+  long weight();
 
   /**
    * The rank of a node, comparable across the stripes of one cache: of two candidates, the one
@@ -66,8 +113,8 @@ interface EvictionPolicy<K, V> {
   void clear();
 
   /**
-   * Makes the policies of one cache: what they share across stripes (a clock their ranks come
-   * from) lives in the factory.
+   * Makes the policies of one cache and decides between their segments: what they share across
+   * stripes (a clock their ranks come from) lives here.
    *
    * @param <K> the type of keys
    * @param <V> the type of values
@@ -75,5 +122,20 @@ interface EvictionPolicy<K, V> {
   interface Factory<K, V> {
     /** A new, empty policy for one stripe. */
     EvictionPolicy<K, V> newStripePolicy();
+
+    /**
+     * Whether eviction should take from the admission segments, given the admission weight and
+     * the total weight of a sample of stripes.
+     */
+    boolean evictFromAdmission(long admissionWeight, long totalWeight);
+
+    /**
+     * Whether the main segments have room, so that nodes leave the admission segments for main
+     * without a contest, given the same sample.
+     */
+    boolean mainHasRoom(long admissionWeight, long totalWeight);
+
+    /** The admission contest: whether a candidate of this frequency replaces a victim of that. */
+    boolean admits(int candidateFreq, int victimFreq);
   }
 }

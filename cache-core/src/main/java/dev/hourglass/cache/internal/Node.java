@@ -14,11 +14,11 @@ import java.lang.invoke.VarHandle;
  * store is seen whole. A removed node has its value set to {@code null} before it is unlinked, so a
  * reader that still holds it sees a miss. {@code expiresAtNanos} is volatile because readers check
  * it and, for idle-time expiration, push it forward. Every other field is guarded by the stripe
- * lock, except {@code policyRank}, which eviction reads without the lock as a hint only, and
- * {@code flags} and {@code policyPrev}, which readers read racily as hints: a byte or reference
- * read never tears, and a stale {@code CUSTOM_TTL} is caught by the write count before a reader
- * acts on it, a stale {@code RETIRED} by the drain under the lock, a stale {@code policyPrev}
- * only records one read too many or too few.
+ * lock, except {@code policyFreq}, which readers raise without it (see EvictionPolicy#onHit),
+ * {@code policyRank}, which eviction reads without the lock as a hint only, and
+ * {@code flags}, which readers read racily as a hint: a byte read never tears, and a stale
+ * {@code CUSTOM_TTL} is caught by the write count before a reader acts on it, a stale
+ * {@code RETIRED} by the drain under the lock.
  *
  * <h2>Value and deadline</h2>
  * The two are separate fields, written by one writer under the lock and read by any number of
@@ -65,6 +65,7 @@ final class Node<K, V> {
   private static final VarHandle NEXT;
   private static final VarHandle EXPIRES_AT;
   private static final VarHandle WRITE_SEQ;
+  private static final VarHandle FREQ;
 
   static {
     try {
@@ -73,6 +74,7 @@ final class Node<K, V> {
       NEXT = lookup.findVarHandle(Node.class, "next", Node.class);
       EXPIRES_AT = lookup.findVarHandle(Node.class, "expiresAtNanos", long.class);
       WRITE_SEQ = lookup.findVarHandle(Node.class, "writeSeq", byte.class);
+      FREQ = lookup.findVarHandle(Node.class, "policyFreq", byte.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -115,8 +117,15 @@ final class Node<K, V> {
    * under the lock, read racily by eviction as a hint.
    */
   int policyRank;
-  /** The policy's own per-node counter; read racily by readers as a hint (see worthRecording). */
-  int policyTick;
+  /**
+   * Hits since the policy last looked, saturating: the one policy field readers write, and only
+   * while it is below its cap (see EvictionPolicy#onHit). Opaque accesses, see FREQ.
+   */
+  byte policyFreq;
+  /** The policy's: how much of {@code policyFreq} it has already counted. */
+  byte policyCredit;
+  /** The policy's: which of its queues holds the node. */
+  byte policyQueue;
 
   Node(K key, int hash, V value) {
     this.key = key;
@@ -128,6 +137,19 @@ final class Node<K, V> {
   }
 
   /** Sets the deadline of a node not yet published. */
+  /**
+   * The hit counter, read by readers and the policy without a common lock: opaque, so each access
+   * really happens (no load hoisted out of a loop) but orders nothing; a lost increment is a
+   * hit not counted, which the policy tolerates.
+   */
+  int freqOpaque() {
+    return (byte) FREQ.getOpaque(this);
+  }
+
+  void setFreqOpaque(int freq) {
+    FREQ.setOpaque(this, (byte) freq); // opaque: see freqOpaque
+  }
+
   void initExpiresAt(long deadline) {
     EXPIRES_AT.set(this, deadline); // plain: published later by the bin's release store
   }

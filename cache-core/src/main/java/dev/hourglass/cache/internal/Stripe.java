@@ -9,9 +9,9 @@ import org.jctools.queues.atomic.MpscAtomicArrayQueue;
  * One stripe of the cache: its lock and everything the lock guards. The table and the lock come
  * from {@link StripeTable}; this class adds the stripe's eviction policy, its time structures
  * (write-order queue and timer wheel), its lossy read buffer, its in-flight markers and its weight,
- * and every mutation of them: add, update and remove a node, place it in time, apply buffered
- * reads, expire, evict one entry, clear. The engine ({@link StripedCache}) decides what to write
- * and takes the lock; the stripe changes its own state.
+ * and every mutation of them: add, update and remove a node, place it in time, re-slot nodes
+ * whose deadline a read moved, expire, evict one entry, clear. The engine ({@link StripedCache})
+ * decides what to write and takes the lock; the stripe changes its own state.
  *
  * <h2>Invariants, under the lock</h2>
  * A node is in the table iff it is not {@link Node#RETIRED}; a node in the table is known to the
@@ -21,9 +21,11 @@ import org.jctools.queues.atomic.MpscAtomicArrayQueue;
  * the cache's global weight ({@link Eviction}) the sum over the stripes.
  *
  * <h2>Read buffer</h2>
- * A hit that the policy finds worth recording is offered to the bounded read buffer
- * ({@code failFastOffer}: one attempt, dropped under contention or when full), and applied to the
- * policy under the lock by whoever holds it next ({@link #drainReads}).
+ * Only a cache whose reads may move a deadline earlier ({@code Expiry.expireAfterRead}) has one: such
+ * a hit is offered to the bounded read buffer ({@code failFastOffer}: one attempt; when it is
+ * dropped the wheel is marked stale instead), and whoever holds the lock next re-slots the node in
+ * the timer wheel ({@link #drainReads}). The eviction policy needs no buffer: a hit tells it
+ * directly, writing at most the node's own counter ({@link EvictionPolicy#onHit}).
  *
  * @param <K> the type of keys
  * @param <V> the type of values
@@ -37,7 +39,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
   static final long WHEEL_REBUILD_BACKWARDS_NANOS = 1L << TimerWheel.SHIFTS[1];
 
   /** What one attempt to evict from a stripe did. */
-  enum Evicted { ONE, NONE, NEWER }
+  enum Evicted { ONE, NONE, NEWER, MOVED }
 
   /** The eviction policy, or null when the cache has no size bound. Read by the read path. */
   final EvictionPolicy<K, V> policy;
@@ -168,7 +170,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
     node.set(Node.CUSTOM_TTL, customTtl);
     node.setValueAndDeadline(value, deadline);
     if (policy != null) {
-      policy.onUpdate(node, count);
+      policy.onUpdate(node, delta);
     }
     placeInTime(node, now);
     counters.weightedSize += delta;
@@ -267,26 +269,16 @@ final class Stripe<K, V> extends StripeTable<K, V> {
     }
   }
 
-  /** Applies the buffered reads to the policy, and re-slots nodes whose deadline a read moved. */
+  /** Re-slots in the timer wheel the nodes whose deadline a buffered read moved earlier. */
   @GuardedBy("this")
   void drainReads() {
     if (readBuffer == null) {
       return;
     }
-    boolean shorten = expiration.readsMayShorten();
     for (Node<K, V> node; (node = readBuffer.relaxedPoll()) != null; ) {
-      if (node.has(Node.RETIRED)) {
-        continue;
+      if (!node.has(Node.RETIRED) && (node.wheelSlot >= 0)) {
+        wheel.reschedule(node); // a read moved its deadline earlier
       }
-      if (policy != null) {
-        policy.onRead(node, count);
-      }
-      if ((node.wheelSlot >= 0) && shorten) {
-        wheel.reschedule(node); // a read may have moved its deadline earlier
-      }
-    }
-    if (policy != null) {
-      policy.endReads();
     }
   }
 
@@ -432,12 +424,15 @@ final class Stripe<K, V> extends StripeTable<K, V> {
   }
 
   /**
-   * Under the lock: applies the buffered reads and removes expired entries (which may be
-   * enough), then evicts the policy's victim, reported {@link RemovalCause#EXPIRED} if it has
-   * expired and {@link RemovalCause#SIZE} otherwise. With {@code bounded}, gives up
-   * ({@link Evicted#NEWER}) if the victim turns out to rank after {@code limitRank}.
+   * Under the lock: removes expired entries (which may be enough), then evicts the policy's
+   * victim, from its admission segment if {@code admission} and it has one there, reported
+   * {@link RemovalCause#EXPIRED} if it has expired and {@link RemovalCause#SIZE} otherwise. With
+   * {@code bounded}, gives up ({@link Evicted#NEWER}) once the policy's candidates rank after
+   * {@code limitRank} (see {@link EvictionPolicy#limit}); {@link Evicted#MOVED} when the policy
+   * only moved nodes to its main segment, for room.
    */
-  Evicted evictOne(long now, Removals<K, V> removals, boolean bounded, int limitRank) {
+  Evicted evictOne(long now, Removals<K, V> removals, boolean admission, boolean mainHasRoom,
+      boolean bounded, int limitRank) {
     lockForWrite(); // guards the stripe's policy and table while its victim is removed
     try {
       drainReads();
@@ -448,16 +443,72 @@ final class Stripe<K, V> extends StripeTable<K, V> {
           return Evicted.ONE;
         }
       }
-      Node<K, V> victim = policy.victim();
+      policy.limit(bounded, limitRank);
+      Node<K, V> victim = policy.victim(admission, mainHasRoom);
       if (victim == null) {
-        return Evicted.NONE;
-      }
-      if (bounded && (policy.rank(victim) - limitRank > 0)) {
-        return Evicted.NEWER;
+        return policy.rotated() ? Evicted.NEWER
+            : policy.moved() ? Evicted.MOVED : Evicted.NONE;
       }
       boolean expired = Node.isExpired(victim.expiresAtNanos, now);
       remove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
       return Evicted.ONE;
+    } finally {
+      unlock();
+    }
+  }
+
+  /**
+   * A contest across stripes, step one, in the candidate's stripe: see
+   * {@link EvictionPolicy#prepareAdmission}.
+   */
+  int prepareAdmission(boolean mainHasRoom) {
+    lockForWrite(); // guards the policy's queues and sketch
+    try {
+      return policy.prepareAdmission(mainHasRoom);
+    } finally {
+      unlock();
+    }
+  }
+
+  /**
+   * Step two, in the victim's stripe: see {@link EvictionPolicy#prepareVictim}, under the limit
+   * {@link EvictionPolicy#limit}.
+   */
+  int prepareVictim(boolean bounded, int limitRank) {
+    lockForWrite(); // guards the policy's queues and sketch
+    try {
+      policy.limit(bounded, limitRank);
+      return policy.prepareVictim();
+    } finally {
+      unlock();
+    }
+  }
+
+  /**
+   * The outcome: evicts the node now at the old end of a segment (the candidate, or main's
+   * victim), if it has a positive weight. Another writer may have changed the stripe since the
+   * step that measured it; the node at that end is then still the one the policy would give up.
+   */
+  Evicted evictHead(boolean admission, long now, Removals<K, V> removals) {
+    lockForWrite(); // guards the policy and table while the node is removed
+    try {
+      Node<K, V> victim = policy.head(admission);
+      if ((victim == null) || (victim.weight == 0)) {
+        return Evicted.NONE;
+      }
+      boolean expired = Node.isExpired(victim.expiresAtNanos, now);
+      remove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
+      return Evicted.ONE;
+    } finally {
+      unlock();
+    }
+  }
+
+  /** The candidate won the contest: see {@link EvictionPolicy#admitHead}. */
+  void admitHead() {
+    lockForWrite(); // guards the policy's queues
+    try {
+      policy.admitHead();
     } finally {
       unlock();
     }

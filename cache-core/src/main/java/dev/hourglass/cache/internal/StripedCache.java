@@ -116,10 +116,12 @@ class StripedCache<K, V> implements Cache<K, V> {
     }
     // Idle expiration uses the timer wheel, not an access order: only a bound needs a policy.
     boolean bounded = (spec.maximum() >= 0);
-    this.eviction = bounded ? new Eviction<>(spec.maximum()) : null;
     EvictionPolicy.Factory<K, V> policies =
-        bounded ? LruPolicy.factory(spec.maximum(), stripeCount) : null;
-    boolean needsBuffer = bounded || expiration.readsMayShorten();
+        bounded ? TinyLfuPolicy.factory(spec.maximum(), stripeCount) : null;
+    this.eviction = bounded ? new Eviction<>(spec.maximum(), policies) : null;
+    // The policy is told of hits directly; only reads that may move a deadline earlier need
+    // the lock afterwards, to re-slot the node in the timer wheel.
+    boolean needsBuffer = expiration.readsMayShorten();
     for (int i = 0; i < stripeCount; i++) {
       stripes[i] = new Stripe<>(tableLength, expiration, eviction,
           bounded ? policies.newStripePolicy() : null, stats, needsBuffer ? READ_BUFFER_SIZE : 0);
@@ -196,12 +198,11 @@ class StripedCache<K, V> implements Cache<K, V> {
             tryCleanUp(stripe, now);
           }
         }
-        return value;
       }
     }
     EvictionPolicy<K, V> policy = stripe.policy;
-    if (recordAccess && (policy != null) && policy.worthRecording(node, stripe.count)) {
-      offerRead(stripe, node);
+    if (recordAccess && (policy != null)) {
+      policy.onHit(node); // writes at most the node's own counter, and only below its cap
     }
     return value;
   }
@@ -220,13 +221,6 @@ class StripedCache<K, V> implements Cache<K, V> {
       return null;
     }
     return value;
-  }
-
-  private void offerRead(Stripe<K, V> stripe, Node<K, V> node) {
-    // One attempt: 0 = buffered, -1 = lost a race (dropped), 1 = full (apply the buffer).
-    if (stripe.offerRead(node) == 1) {
-      tryCleanUp(stripe, expiration.now());
-    }
   }
 
   /** Maintenance from a reader: never waits for the lock. */

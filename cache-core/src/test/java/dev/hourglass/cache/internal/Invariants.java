@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.hourglass.cache.Cache;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -67,18 +68,34 @@ public final class Invariants {
     assertThat(stripe.flightCount()).as("in-flight markers left behind").isZero();
 
     assertThat(stripe.policy != null).as("a policy iff bounded").isEqualTo(striped.eviction != null);
-    if (stripe.policy instanceof LruPolicy) {
-      LruPolicy<Object, Object> lru = (LruPolicy<Object, Object>) stripe.policy;
-      int ordered = 0;
-      Node<Object, Object> prev = null;
-      for (Node<Object, Object> e = lru.order.head; e != null; e = e.policyNext) {
-        assertThat(table).as("policy holds a node not in the table").contains(e);
-        assertThat(e.policyPrev).isSameAs(prev);
-        prev = e;
-        ordered++;
+    if (stripe.policy instanceof TinyLfuPolicy) {
+      TinyLfuPolicy<Object, Object> policy = (TinyLfuPolicy<Object, Object>) stripe.policy;
+      int[] counts = new int[2];
+      long[] weights = new long[2];
+      byte[] queues = {TinyLfuPolicy.SMALL, TinyLfuPolicy.MAIN};
+      List<PolicyDeque<Object, Object>> deques = List.of(policy.small(), policy.main());
+      for (int q = 0; q < 2; q++) {
+        Node<Object, Object> prev = null;
+        for (Node<Object, Object> e = deques.get(q).head; e != null; e = e.policyNext) {
+          assertThat(table).as("policy holds a node not in the table").contains(e);
+          assertThat(e.policyPrev).isSameAs(prev);
+          assertThat(e.policyQueue).as("queue tag of %s", e).isEqualTo(queues[q]);
+          assertThat(e.freqOpaque()).as("hit count").isBetween(0, TinyLfuPolicy.MAX_FREQ);
+          assertThat(e.policyCredit).as("credited hits").isBetween((byte) 0, (byte) 3);
+          if (prev != null) {
+            assertThat(e.policyRank - prev.policyRank).as("ranks grow along a queue").isPositive();
+          }
+          prev = e;
+          counts[q]++;
+          weights[q] += e.weight;
+        }
+        assertThat(deques.get(q).tail).isSameAs(prev);
       }
-      assertThat(lru.order.tail).isSameAs(prev);
-      assertThat(ordered).as("nodes in the policy order").isEqualTo(nodes.length);
+      assertThat(counts[0] + counts[1]).as("nodes in the policy's queues").isEqualTo(nodes.length);
+      assertThat(new long[] {policy.smallCount(), policy.mainCount()})
+          .as("queue counts").containsExactly(counts[0], counts[1]);
+      assertThat(new long[] {policy.smallWeight(), policy.mainWeight()})
+          .as("queue weights").containsExactly(weights[0], weights[1]);
     }
     int queued = 0;
     if (stripe.writeOrder != null) {

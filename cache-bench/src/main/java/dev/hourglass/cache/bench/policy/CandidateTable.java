@@ -33,7 +33,24 @@ public final class CandidateTable {
     CANDIDATES.put("S3-FIFO", S3Fifo::new);
     CANDIDATES.put("W-TinyLFU(1%)", (c, d) -> new WTinyLfu(c, d, 0.01, false));
     CANDIDATES.put("W-TinyLFU(adaptive)", (c, d) -> new WTinyLfu(c, d, 0.01, true));
-    CANDIDATES.put("S3-TinyLFU", S3TinyLfu::new);
+    CANDIDATES.put("S3-TinyLFU(sketch counts every access)", S3TinyLfu::new);
+    // The engine's policy (TinyLfuPolicy): the sketch counts misses and credited hits only.
+    CANDIDATES.put("S3-TinyLFU(lazy, small 10%) = chosen",
+        (c, d) -> new ClockTinyLfu(c, d, 0.1, true, false, 2));
+    CANDIDATES.put("lazy, small 3%", (c, d) -> new ClockTinyLfu(c, d, 0.03, true, false, 2));
+    CANDIDATES.put("lazy, promotion keeps hits", (c, d) -> {
+      ClockTinyLfu p = new ClockTinyLfu(c, d, 0.1, true, false, 2);
+      p.keepOnPromote = true;
+      return p;
+    });
+    CANDIDATES.put("lazy, climber on credited hits",
+        (c, d) -> new ClockTinyLfu(c, d, 0.1, true, true, 2));
+    CANDIDATES.put("lazy, climber on every hit", (c, d) -> {
+      ClockTinyLfu p = new ClockTinyLfu(c, d, 0.1, true, true, 2);
+      p.exactHits = true;
+      p.period = 3;
+      return p;
+    });
   }
 
   public static void main(String[] args) throws IOException {
@@ -41,12 +58,14 @@ public final class CandidateTable {
     int events = 1_000_000;
     boolean orm = false;
     Path json = null;
+    List<String> only = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--traces" -> dir = Path.of(args[++i]);
         case "--events" -> events = Integer.parseInt(args[++i]);
         case "--orm" -> orm = true;
         case "--json" -> json = Path.of(args[++i]);
+        case "--only" -> only = List.of(args[++i].split(","));
         default -> throw new IllegalArgumentException("unknown argument: " + args[i]);
       }
     }
@@ -67,6 +86,12 @@ public final class CandidateTable {
     traces.add(phases(events));
 
     List<String> columns = new ArrayList<>(List.of("LRU", "Caffeine", "Hourglass"));
+    if (only != null) {
+      CANDIDATES.keySet().retainAll(only);
+      if (!only.contains("Hourglass")) {
+        columns.remove("Hourglass");
+      }
+    }
     columns.addAll(CANDIDATES.keySet());
     columns.add("OPT");
     StringBuilder md = new StringBuilder("| trace | size | " + String.join(" | ", columns)
@@ -80,7 +105,9 @@ public final class CandidateTable {
         Map<String, Double> rates = new LinkedHashMap<>();
         rates.put("LRU", HitRateSimulator.lru(trace, size));
         rates.put("Caffeine", HitRateSimulator.rate(trace, size, "Caffeine"));
-        rates.put("Hourglass", HitRateSimulator.rate(trace, size, "Hourglass"));
+        if (columns.contains("Hourglass")) {
+          rates.put("Hourglass", HitRateSimulator.rate(trace, size, "Hourglass"));
+        }
         for (Map.Entry<String, BiFunction<Integer, Integer, Candidate>> c : CANDIDATES.entrySet()) {
           rates.put(c.getKey(), replay(c.getValue().apply(size, trace.distinct()), trace));
         }

@@ -1,16 +1,16 @@
 package dev.hourglass.cache.internal;
 
 /**
- * A stripe's nodes in access order, least recent at the head, linked through
- * {@code policyPrev}/{@code policyNext} with no sentinel objects.
+ * One of a policy's queues of a stripe's nodes, oldest at the head, linked through
+ * {@code policyPrev}/{@code policyNext} with no sentinel objects; a node is in at most one.
  *
  * <p>Not thread-safe: guarded by the stripe lock.
  *
  * @param <K> the type of keys
  * @param <V> the type of values
  */
-final class AccessOrderDeque<K, V> {
-  /** Least recently used; read without the lock by eviction as a hint only. */
+final class PolicyDeque<K, V> {
+  /** The oldest; read without the lock by eviction as a hint only. */
   Node<K, V> head;
   Node<K, V> tail;
 
