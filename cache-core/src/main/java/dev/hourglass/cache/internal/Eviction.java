@@ -21,7 +21,7 @@ final class Eviction<K, V> {
   /** Non-empty stripes compared per eviction round. */
   private static final int VICTIM_SAMPLES = 16;
   /**
-   * Steps in a row that may stop at the runner-up's rank (see EvictionPolicy#limit); past this,
+   * Steps in a row that may stop at the runner-up's rank (see EvictionPolicy#victim); past this,
    * a step runs to a victim within its stripe, so a stream of hits cannot starve eviction.
    */
   private static final int MAX_ROTATIONS = 64;
@@ -100,8 +100,8 @@ final class Eviction<K, V> {
       for (int i = 0; (i < visits) && (sampled < VICTIM_SAMPLES); i++) {
         Stripe<K, V> stripe = stripes[(start + i) & mask];
         EvictionPolicy<K, V> policy = stripe.policy;
-        Node<K, V> admitting = policy.candidateHint(true);
-        Node<K, V> main = policy.candidateHint(false);
+        Node<K, V> admitting = policy.head(true);
+        Node<K, V> main = policy.head(false);
         if ((admitting == null) && (main == null)) {
           continue;
         }

@@ -16,7 +16,7 @@ package dev.hourglass.cache.internal;
  *
  * <h2>Concurrency</h2>
  * Every method runs under the stripe lock, except {@link #onHit}, which the read path calls, and
- * {@link #candidateHint}, {@link #rank}, {@link #admissionWeight} and {@link #weight}, which victim
+ * {@link #head}, {@link #rank}, {@link #admissionWeight} and {@link #weight}, which victim
  * sampling calls:
  * those run without it. {@code onHit} may write only the node's own policy fields, and only when
  * their value changes, so that a hit on a hot entry writes nothing at all. The sampling methods
@@ -48,9 +48,12 @@ interface EvictionPolicy<K, V> {
    * null when it holds none of positive weight; the contest between the segments, if any, is
    * decided within the stripe. It may rearrange its structures to decide. With
    * {@code admission} and {@code mainHasRoom} (the cache is filling), it only moves nodes from
-   * the admission segment to main, uncontested, and returns null ({@link #moved}).
+   * the admission segment to main, uncontested, and returns null ({@link #moved}). With
+   * {@code bounded}, looking for main's victim stops (returning null, {@link #rotated} true)
+   * once this stripe's main candidate ranks after {@code limitRank}, so that the oldest
+   * candidate of another stripe is looked at next.
    */
-  Node<K, V> victim(boolean admission, boolean mainHasRoom);
+  Node<K, V> victim(boolean admission, boolean mainHasRoom, boolean bounded, int limitRank);
 
   /**
    * For a contest across two stripes, the first step, in the stripe of the admission candidate:
@@ -63,17 +66,9 @@ interface EvictionPolicy<K, V> {
   /**
    * The second step, in the stripe of main's victim: brings main's victim to main's old end
    * ({@link #head}) and returns its frequency, -1 when main holds no node of positive weight, or
-   * -2 when it stopped at the limit ({@link #limit}).
+   * -2 when it stopped at the limit (as {@link #victim} does with {@code bounded}).
    */
-  int prepareVictim();
-
-  /**
-   * Sets the limit for the eviction step that follows, under the same lock hold: with
-   * {@code bounded}, looking for main's victim stops (returning none, {@link #rotated} true) once
-   * this stripe's candidate ranks after {@code limitRank}, so that the oldest candidate of
-   * another stripe is looked at next.
-   */
-  void limit(boolean bounded, int limitRank);
+  int prepareVictim(boolean bounded, int limitRank);
 
   /** Whether the last look for main's victim stopped at the limit. */
   boolean rotated();
@@ -84,17 +79,14 @@ interface EvictionPolicy<K, V> {
    */
   boolean moved();
 
-  /** The node at the old end of a segment, or null. */
+  /**
+   * The node at the old end of a segment, or null: under the lock, the node a contest step acts
+   * on; without it (victim sampling), the candidate to compare stripes by {@link #rank}, a hint.
+   */
   Node<K, V> head(boolean admission);
 
   /** The candidate won the contest: moves the admission segment's oldest node to main. */
   void admitHead();
-
-  /**
-   * Without the lock: the node this stripe would probably give up next from a segment, or null
-   * when that segment is empty, for comparing stripes by {@link #rank}. A hint only.
-   */
-  Node<K, V> candidateHint(boolean admission);
 
   /** Without the lock, racily: the weight in this stripe's admission segment. */
   long admissionWeight();

@@ -51,6 +51,9 @@ final class FrequencySketch {
 
   /** Grows the table, keeping every estimate, when it is sized for fewer than {@code entries}. */
   void ensureCapacity(int entries) {
+    if (entries <= (table.length << 2)) {
+      return; // the common case, on every insert: four counters per long already suffice
+    }
     int length = lengthFor(entries);
     if (length <= table.length) {
       return;

@@ -2,9 +2,12 @@ package dev.hourglass.cache.internal;
 
 /**
  * One of a policy's queues of a stripe's nodes, oldest at the head, linked through
- * {@code policyPrev}/{@code policyNext} with no sentinel objects; a node is in at most one.
+ * {@code policyPrev}/{@code policyNext} with no sentinel objects; a node is in at most one. It
+ * keeps its nodes' count and total weight; a node's weight changes only through
+ * {@link #addWeight} while it is queued.
  *
- * <p>Not thread-safe: guarded by the stripe lock.
+ * <p>Not thread-safe: guarded by the stripe lock. {@code head} and {@code weight} are read
+ * without it by eviction's sampling, as hints.
  *
  * @param <K> the type of keys
  * @param <V> the type of values
@@ -13,6 +16,9 @@ final class PolicyDeque<K, V> {
   /** The oldest; read without the lock by eviction as a hint only. */
   Node<K, V> head;
   Node<K, V> tail;
+  /** The queued nodes' total weight. */
+  long weight;
+  int count;
 
   void addLast(Node<K, V> node) {
     node.policyPrev = tail;
@@ -23,6 +29,13 @@ final class PolicyDeque<K, V> {
       tail.policyNext = node;
     }
     tail = node;
+    weight += node.weight;
+    count++;
+  }
+
+  /** A queued node's weight changed by {@code delta}. */
+  void addWeight(long delta) {
+    weight += delta;
   }
 
   void moveToLast(Node<K, V> node) {
@@ -47,10 +60,14 @@ final class PolicyDeque<K, V> {
     }
     node.policyPrev = null;
     node.policyNext = null;
+    weight -= node.weight;
+    count--;
   }
 
   void clear() {
     head = null;
     tail = null;
+    weight = 0;
+    count = 0;
   }
 }

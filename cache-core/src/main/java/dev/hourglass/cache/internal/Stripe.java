@@ -428,7 +428,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * victim, from its admission segment if {@code admission} and it has one there, reported
    * {@link RemovalCause#EXPIRED} if it has expired and {@link RemovalCause#SIZE} otherwise. With
    * {@code bounded}, gives up ({@link Evicted#NEWER}) once the policy's candidates rank after
-   * {@code limitRank} (see {@link EvictionPolicy#limit}); {@link Evicted#MOVED} when the policy
+   * {@code limitRank} (see {@link EvictionPolicy#victim}); {@link Evicted#MOVED} when the policy
    * only moved nodes to its main segment, for room.
    */
   Evicted evictOne(long now, Removals<K, V> removals, boolean admission, boolean mainHasRoom,
@@ -443,8 +443,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
           return Evicted.ONE;
         }
       }
-      policy.limit(bounded, limitRank);
-      Node<K, V> victim = policy.victim(admission, mainHasRoom);
+      Node<K, V> victim = policy.victim(admission, mainHasRoom, bounded, limitRank);
       if (victim == null) {
         return policy.rotated() ? Evicted.NEWER
             : policy.moved() ? Evicted.MOVED : Evicted.NONE;
@@ -471,14 +470,12 @@ final class Stripe<K, V> extends StripeTable<K, V> {
   }
 
   /**
-   * Step two, in the victim's stripe: see {@link EvictionPolicy#prepareVictim}, under the limit
-   * {@link EvictionPolicy#limit}.
+   * Step two, in the victim's stripe: see {@link EvictionPolicy#prepareVictim}.
    */
   int prepareVictim(boolean bounded, int limitRank) {
     lockForWrite(); // guards the policy's queues and sketch
     try {
-      policy.limit(bounded, limitRank);
-      return policy.prepareVictim();
+      return policy.prepareVictim(bounded, limitRank);
     } finally {
       unlock();
     }

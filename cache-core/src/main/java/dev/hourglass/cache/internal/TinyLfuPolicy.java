@@ -80,18 +80,11 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
   /** The stripe's queues, weights and sketch, padded from the policy object. Guarded by the lock. */
   static final class State<K, V> {
     long p0, p1, p2, p3, p4, p5, p6, p7;
+    /** The queues, each with its count and weight (read racily by eviction's sampling). */
     final PolicyDeque<K, V> small = new PolicyDeque<>();
     final PolicyDeque<K, V> main = new PolicyDeque<>();
-    /** Written under the lock; read racily by eviction's sampling. */
-    long smallWeight;
-    long mainWeight;
-    int smallCount;
-    int mainCount;
     /** This stripe's rank clock (see RankClock). */
     int rankClock;
-    /** The limit for the current eviction step (see mainVictim). */
-    boolean bounded;
-    int limitRank;
     /** Whether the last look for main's victim stopped at the limit. */
     boolean rotated;
     /** Whether the last call for a victim only moved nodes to main, for room. */
@@ -208,44 +201,44 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
 
   @Override
   public void onInsert(Node<K, V> node, int size) {
-    State<K, V> s = state;
-    s.sketch.ensureCapacity(size);
-    s.sketch.increment(node.hash); // a miss is a use
-    node.setFreqOpaque(0);
-    node.policyCredit = 0;
-    node.policyQueue = SMALL;
-    node.policyRank = nextRank();
-    s.small.addLast(node);
-    s.smallWeight += node.weight;
-    s.smallCount++;
+    state.sketch.ensureCapacity(size);
+    state.sketch.increment(node.hash); // a miss is a use
+    enqueue(node, SMALL, 0);
   }
 
   @Override
   public void onUpdate(Node<K, V> node, long weightDelta) {
     onHit(node); // a write is a use, as a hit is
-    if (node.policyQueue == SMALL) {
-      state.smallWeight += weightDelta;
-    } else {
-      state.mainWeight += weightDelta;
-    }
+    queueOf(node).addWeight(weightDelta);
   }
 
   @Override
   public void onRemove(Node<K, V> node) {
-    State<K, V> s = state;
-    if (node.policyQueue == SMALL) {
-      s.small.unlink(node);
-      s.smallWeight -= node.weight;
-      s.smallCount--;
-    } else {
-      s.main.unlink(node);
-      s.mainWeight -= node.weight;
-      s.mainCount--;
-    }
+    queueOf(node).unlink(node);
+  }
+
+  private PolicyDeque<K, V> queueOf(Node<K, V> node) {
+    return (node.policyQueue == SMALL) ? state.small : state.main;
+  }
+
+  /** Adds a node at a queue's young end, with {@code freq} hits left to its credit. */
+  private void enqueue(Node<K, V> node, byte queue, int freq) {
+    node.setFreqOpaque(freq);
+    node.policyCredit = (byte) freq;
+    node.policyQueue = queue;
+    node.policyRank = nextRank();
+    queueOf(node).addLast(node);
+  }
+
+  /** Moves a node from small to main's young end, with {@code freq} hits left to its credit. */
+  private void promote(Node<K, V> node, int freq) {
+    state.small.unlink(node);
+    enqueue(node, MAIN, freq);
   }
 
   @Override
-  public Node<K, V> victim(boolean admission, boolean mainHasRoom) {
+  public Node<K, V> victim(boolean admission, boolean mainHasRoom, boolean bounded,
+      int limitRank) {
     State<K, V> s = state;
     s.moved = false;
     if (admission && mainHasRoom && (s.small.head != null)) {
@@ -257,7 +250,7 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
       int candidateFreq = prepareAdmission(false);
       if (candidateFreq >= 0) {
         Node<K, V> candidate = s.small.head;
-        Node<K, V> victim = mainVictim();
+        Node<K, V> victim = mainVictim(bounded, limitRank);
         if (s.rotated) {
           return null; // main's victim is to be looked for in another stripe first
         }
@@ -268,13 +261,7 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
         return victim;
       }
     }
-    return mainVictim(); // small is empty, or moved to main down to its share
-  }
-
-  @Override
-  public void limit(boolean bounded, int limitRank) {
-    state.bounded = bounded;
-    state.limitRank = limitRank;
+    return mainVictim(bounded, limitRank); // small is empty, or moved to main to its share
   }
 
   @Override
@@ -300,7 +287,7 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
       }
       if (mainHasRoom) {
         promote(candidate, freq); // keeps its hits: it moved for room, not for them
-        if (s.smallWeight <= SMALL_SHARE * (s.smallWeight + s.mainWeight)) {
+        if (s.small.weight <= SMALL_SHARE * (s.small.weight + s.main.weight)) {
           return -1;
         }
         continue;
@@ -311,14 +298,9 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
   }
 
   @Override
-  public int prepareVictim() {
-    Node<K, V> victim = mainVictim();
+  public int prepareVictim(boolean bounded, int limitRank) {
+    Node<K, V> victim = mainVictim(bounded, limitRank);
     return (victim == null) ? (state.rotated ? -2 : -1) : state.sketch.frequency(victim.hash);
-  }
-
-  @Override
-  public Node<K, V> head(boolean admission) {
-    return admission ? state.small.head : state.main.head;
   }
 
   @Override
@@ -333,20 +315,20 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
    * Main's victim: its oldest node of positive weight with a zero count. Older nodes with a count
    * have it lowered by one and go to the young end. Each node is looked at most four times (its
    * count is at most three), so this ends; null when main holds no node of positive weight.
-   * Under a limit ({@link #limit}), it stops with {@code rotated} set once main's oldest node
-   * ranks after the limit, the oldest main node of the next stripe in the sample: a global CLOCK
+   * With {@code bounded}, it stops with {@code rotated} set once main's oldest node ranks after
+   * {@code limitRank}, the oldest main node of the next stripe in the sample: a global CLOCK
    * gives each node one pass at a time, not as many as its stripe happens to need.
    */
-  private Node<K, V> mainVictim() {
+  private Node<K, V> mainVictim(boolean bounded, int limitRank) {
     State<K, V> s = state;
     s.rotated = false;
-    long visits = 4L * s.mainCount + 1;
+    long visits = 4L * s.main.count + 1;
     for (long i = 0; i < visits; i++) {
       Node<K, V> node = s.main.head;
       if (node == null) {
         return null;
       }
-      if (s.bounded && (node.policyRank - s.limitRank > 0)) {
+      if (bounded && (node.policyRank - limitRank > 0)) {
         s.rotated = true; // another stripe's main now holds the oldest: let eviction look there
         return null;
       }
@@ -375,34 +357,20 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
     return freq;
   }
 
-  /** Moves a node from small to main's young end, with {@code freq} hits left to its credit. */
-  private void promote(Node<K, V> node, int freq) {
-    State<K, V> s = state;
-    s.small.unlink(node);
-    s.smallWeight -= node.weight;
-    s.smallCount--;
-    node.setFreqOpaque(freq);
-    node.policyCredit = (byte) freq;
-    node.policyQueue = MAIN;
-    node.policyRank = nextRank();
-    s.main.addLast(node);
-    s.mainWeight += node.weight;
-    s.mainCount++;
-  }
-
   @Override
-  public Node<K, V> candidateHint(boolean admission) {
-    return admission ? state.small.head : state.main.head; // racy reads of references: hints
+  public Node<K, V> head(boolean admission) {
+    // Under the lock, exact; without it (sampling), a racy read of a reference: a hint.
+    return admission ? state.small.head : state.main.head;
   }
 
   @Override
   public long admissionWeight() {
-    return state.smallWeight; // racy: a hint
+    return state.small.weight; // racy without the lock: a hint
   }
 
   @Override
   public long weight() {
-    return state.smallWeight + state.mainWeight; // racy: a hint
+    return state.small.weight + state.main.weight; // racy without the lock: a hint
   }
 
   @Override
@@ -412,14 +380,9 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
 
   @Override
   public void clear() {
-    State<K, V> s = state;
-    s.small.clear();
-    s.main.clear();
-    s.smallWeight = 0;
-    s.mainWeight = 0;
-    s.smallCount = 0;
-    s.mainCount = 0;
-    s.sketch.clear();
+    state.small.clear();
+    state.main.clear();
+    state.sketch.clear();
   }
 
   /* ---------------- For Invariants ---------------- */
@@ -430,21 +393,5 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
 
   PolicyDeque<K, V> main() {
     return state.main;
-  }
-
-  long smallWeight() {
-    return state.smallWeight;
-  }
-
-  long mainWeight() {
-    return state.mainWeight;
-  }
-
-  int smallCount() {
-    return state.smallCount;
-  }
-
-  int mainCount() {
-    return state.mainCount;
   }
 }

@@ -92,9 +92,9 @@ public final class Invariants {
         assertThat(deques.get(q).tail).isSameAs(prev);
       }
       assertThat(counts[0] + counts[1]).as("nodes in the policy's queues").isEqualTo(nodes.length);
-      assertThat(new long[] {policy.smallCount(), policy.mainCount()})
+      assertThat(new long[] {policy.small().count, policy.main().count})
           .as("queue counts").containsExactly(counts[0], counts[1]);
-      assertThat(new long[] {policy.smallWeight(), policy.mainWeight()})
+      assertThat(new long[] {policy.small().weight, policy.main().weight})
           .as("queue weights").containsExactly(weights[0], weights[1]);
     }
     int queued = 0;

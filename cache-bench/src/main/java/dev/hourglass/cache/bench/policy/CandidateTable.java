@@ -33,7 +33,8 @@ public final class CandidateTable {
     CANDIDATES.put("S3-FIFO", S3Fifo::new);
     CANDIDATES.put("W-TinyLFU(1%)", (c, d) -> new WTinyLfu(c, d, 0.01, false));
     CANDIDATES.put("W-TinyLFU(adaptive)", (c, d) -> new WTinyLfu(c, d, 0.01, true));
-    CANDIDATES.put("S3-TinyLFU(sketch counts every access)", S3TinyLfu::new);
+    CANDIDATES.put("S3-TinyLFU(sketch counts every access)",
+        (c, d) -> new ClockTinyLfu(c, d, 0.1, false, false, 2));
     // The engine's policy (TinyLfuPolicy): the sketch counts misses and credited hits only.
     CANDIDATES.put("S3-TinyLFU(lazy, small 10%) = chosen",
         (c, d) -> new ClockTinyLfu(c, d, 0.1, true, false, 2));

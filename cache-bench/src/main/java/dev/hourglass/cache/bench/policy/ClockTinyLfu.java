@@ -1,12 +1,17 @@
 package dev.hourglass.cache.bench.policy;
 
 /**
- * S3-TinyLFU as the engine can run it: a hit only raises the entry's own 2-bit counter (and only
- * while it is below 3), so a hot hit writes nothing; everything else happens at eviction, under
- * the lock. The frequency sketch is not told of each access: it counts misses, and when eviction
- * looks at an entry it is credited with the counter increments that entry gained since it was last
- * looked at. A hill climber resizes the small queue from a hit rate estimated the same way (the
- * credited increments against the misses), so the climber needs no count of every hit either.
+ * S3-TinyLFU, a hybrid: S3-FIFO's queues and hit path (a small FIFO for new keys, a main FIFO
+ * that gives an entry with a count another round), with TinyLFU's admission in place of the ghost
+ * queue. A key leaving small enters main if it was used twice while in small or main has room;
+ * otherwise it enters only if the sketch rates it strictly above main's victim (ties keep main).
+ *
+ * <p>With {@code lazy} false the sketch counts every access. With it true, the policy runs as
+ * the engine does: a hit only raises the entry's own 2-bit counter (only while below 3), and the
+ * sketch counts misses plus, whenever eviction looks at an entry, the counter increments it
+ * gained since last looked at. With {@code adaptive}, a hill climber resizes the small queue from
+ * a hit rate estimated from those credited increments (or, with {@code exactHits}, from a count
+ * of every hit, which the engine could only keep with a shared write per hit).
  */
 final class ClockTinyLfu implements Candidate {
   private static final int SMALL = 0;
