@@ -21,10 +21,11 @@ final class Eviction<K, V> {
   /** Non-empty stripes compared per eviction round. */
   private static final int VICTIM_SAMPLES = 16;
   /**
-   * Steps in a row that may stop at the runner-up's rank (see EvictionPolicy#victim); past this,
-   * a step runs to a victim within its stripe, so a stream of hits cannot starve eviction.
+   * Steps in a row that may stop at the runner-up's rank (see EvictionPolicy#victim), beyond
+   * four estimated turns of the global CLOCK; past that, a step runs to a victim within its
+   * stripe, so a stream of hits on every entry cannot starve eviction.
    */
-  private static final int MAX_ROTATIONS = 64;
+  private static final int MIN_ROTATIONS = 64;
   private static final int PROGRESS = 0;
   private static final int NOTHING = 1;
   private static final int ROTATED = 2;
@@ -133,7 +134,10 @@ final class Eviction<K, V> {
       boolean admission = (bestMain == null) || ((bestAdmission != null)
           && policies.evictFromAdmission(admissionWeight, sampledWeight));
       boolean room = policies.mainHasRoom(admissionWeight, sampledWeight);
-      boolean bounded = hasRunnerUp && (rotations < MAX_ROTATIONS);
+      // A global CLOCK turn passes every main node once; four turns lower any count to zero.
+      long mainWeight = Math.max(0, sampledWeight - admissionWeight);
+      long turns = 4 * (mainWeight / Math.max(1, sampled)) * stripes.length;
+      boolean bounded = hasRunnerUp && (rotations < MIN_ROTATIONS + turns);
       if (admission && (bestMain != null) && (bestMain != bestAdmission)) {
         int outcome = contest(bestAdmission, bestMain, room, bounded, runnerUpRank, now, removals);
         if (outcome == ROTATED) {

@@ -9,9 +9,12 @@ import java.util.Arrays;
  *
  * <p>A key has one counter in each of four rows; its estimate is the least of the four, so
  * collisions can only raise an estimate. The rows share one {@code long[]}: each long holds 16
- * counters, and a key's four counters lie in four longs. The width (counters per row) is a power
- * of two at least the number of entries it is sized for, so a key's estimate collides with
- * another's with low probability. After ten times the width increments, every counter is halved.
+ * counters, and a key's four counters lie in four longs. The table has at least four counters
+ * per key it is sized for, and at least {@link #MIN_WIDTH} keys' worth, so a key's estimate
+ * collides with another's with low probability. After ten times as many increments as the
+ * entries it is aged for (the stripe's share of the bound, or its entry count if larger), every
+ * counter is halved: width and aging are separate, so a stripe of a small cache keeps a table
+ * wide enough for the keys that pass through it and still forgets at TinyLFU's pace.
  *
  * <p>The sketch grows with its stripe ({@link #ensureCapacity}) by doubling its table: the index
  * of a counter gains one bit, so each old long is copied to both halves, and every key keeps its
@@ -25,36 +28,53 @@ final class FrequencySketch {
   /** Row seeds: odd, so each is a bijection on 32-bit hashes. */
   private static final int[] SEEDS = {0x9E3779B9, 0x85EBCA6B, 0xC2B2AE35, 0x27D4EB2F};
 
+  /**
+   * Fewest keys a table is sized for (64 longs, 512 bytes). A stripe of a small cache holds a
+   * handful of entries, but many more keys pass through its sketch between halvings; a table
+   * sized for the handful gave estimates so many collisions that popular keys were lost to
+   * one-time scans (TinyLfuPolicyTest) and lowered the mean hit rate on the candidate traces
+   * (docs/benchmarks/experiments/issue10-policy/sketch-floor/).
+   */
+  static final int MIN_WIDTH = 256;
+
   private long[] table;
   private int mask;
+  /** The entries the sketch is aged for: it halves after ten times as many increments. */
+  private int entries;
   /** Increments until the next halving. */
   private int untilReset;
 
-  /** A sketch for about {@code entries} keys (at least 16). */
+  /** A sketch for about {@code entries} keys: its width has a floor, its aging does not. */
   FrequencySketch(int entries) {
-    int length = lengthFor(entries);
+    this.entries = Math.max(16, entries);
+    int length = lengthFor(Math.max(MIN_WIDTH, entries));
     this.table = new long[length];
     this.mask = length - 1;
-    this.untilReset = resetPeriod(length);
+    this.untilReset = resetPeriod();
   }
 
   /** A table of {@code length} longs holds 16 counters each, four per key: width = 4 * length. */
-  private static int lengthFor(int entries) {
-    int width = Math.max(16, entries);
+  private static int lengthFor(int width) {
     int length = Integer.highestOneBit(Math.min(MAX_LENGTH, (width + 3) / 4));
     return (length < (width + 3) / 4) && (length < MAX_LENGTH) ? length << 1 : length;
   }
 
-  private static int resetPeriod(int length) {
-    return (int) Math.min(Integer.MAX_VALUE, 40L * length); // ten times the width
+  /** Ten times the entries (TinyLFU's sample size). */
+  private int resetPeriod() {
+    return (int) Math.min(Integer.MAX_VALUE, 10L * entries);
   }
 
-  /** Grows the table, keeping every estimate, when it is sized for fewer than {@code entries}. */
+  /**
+   * Sizes and ages the sketch for at least {@code entries} keys: the halving period follows at
+   * once, and the table grows, keeping every estimate, when it has fewer than four counters per
+   * long per key. Runs on every insert; returns at once unless the stripe grew past its size.
+   */
   void ensureCapacity(int entries) {
-    if (entries <= (table.length << 2)) {
-      return; // the common case, on every insert: four counters per long already suffice
+    if (entries <= this.entries) {
+      return;
     }
-    int length = lengthFor(entries);
+    this.entries = entries;
+    int length = lengthFor(Math.max(MIN_WIDTH, entries));
     if (length <= table.length) {
       return;
     }
@@ -64,7 +84,6 @@ final class FrequencySketch {
     }
     table = grown;
     mask = length - 1;
-    untilReset = Math.min(untilReset, resetPeriod(length));
   }
 
   /** The number of longs in the table (for tests and the footprint). */
@@ -111,13 +130,13 @@ final class FrequencySketch {
     for (int i = 0; i < table.length; i++) {
       table[i] = (table[i] >>> 1) & 0x7777_7777_7777_7777L; // each 4-bit counter halved
     }
-    untilReset = resetPeriod(table.length) / 2; // the halved counts are half a period's worth
+    untilReset = resetPeriod() / 2; // the halved counts are half a period's worth
   }
 
   /** Forgets every count. */
   void clear() {
     Arrays.fill(table, 0L);
-    untilReset = resetPeriod(table.length);
+    untilReset = resetPeriod();
   }
 
   /** A row's hash of a key: the index takes the low bits, the counter in the long the top four. */
