@@ -1,6 +1,8 @@
 package dev.hourglass.cache.internal;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * How often each key was used lately, approximately: a count-min sketch of 4-bit counters that
@@ -11,10 +13,11 @@ import java.util.Arrays;
  * collisions can only raise an estimate. The rows share one {@code long[]}: each long holds 16
  * counters, and a key's four counters lie in four longs. The table has at least four counters
  * per key it is sized for, and at least {@link #MIN_WIDTH} keys' worth, so a key's estimate
- * collides with another's with low probability. After ten times as many increments as the
- * entries it is aged for (the stripe's share of the bound, or its entry count if larger), every
- * counter is halved: width and aging are separate, so a stripe of a small cache keeps a table
- * wide enough for the keys that pass through it and still forgets at TinyLFU's pace.
+ * collides with another's with low probability. Every counter is halved on a schedule shared by
+ * all the sketches of a cache ({@link Aging}): after ten times as many increments, over all
+ * stripes, as the entries they are sized for. Width and aging are separate, so a stripe of a
+ * small cache keeps a table wide enough for the keys that pass through it and still forgets at
+ * TinyLFU's pace.
  *
  * <p>The sketch grows with its stripe ({@link #ensureCapacity}) by doubling its table: the index
  * of a counter gains one bit, so each old long is copied to both halves, and every key keeps its
@@ -37,20 +40,73 @@ final class FrequencySketch {
    */
   static final int MIN_WIDTH = 256;
 
+  /** Increments a sketch counts before it publishes them to the cache-wide {@link Aging}. */
+  private static final int PUBLISH_BATCH = 64;
+
   private long[] table;
   private int mask;
-  /** The entries the sketch is aged for: it halves after ten times as many increments. */
+  /** The entries the sketch is sized for (its share of {@link Aging}'s period). */
   private int entries;
-  /** Increments until the next halving. */
-  private int untilReset;
+  /** The cache-wide halving schedule, and the epoch of it this table has caught up with. */
+  private final Aging aging;
+  private int epoch;
+  /** Increments not yet published to {@code aging}. */
+  private int pending;
 
-  /** A sketch for about {@code entries} keys: its width has a floor, its aging does not. */
-  FrequencySketch(int entries) {
+  /**
+   * A sketch for about {@code entries} keys (its width has a floor, see {@link #MIN_WIDTH}),
+   * halving on the cache-wide schedule of {@code aging}.
+   */
+  FrequencySketch(int entries, Aging aging) {
     this.entries = Math.max(16, entries);
     int length = lengthFor(Math.max(MIN_WIDTH, entries));
     this.table = new long[length];
     this.mask = length - 1;
-    this.untilReset = resetPeriod();
+    this.aging = aging;
+    this.epoch = aging.epoch();
+    aging.addEntries(this.entries);
+  }
+
+  /**
+   * The halving schedule of all the sketches of one cache. The stripes' sketches are compared in
+   * the admission contest (a candidate in one stripe against main's victim in another), so they
+   * must age together: a sketch that had just halved would make every key of its stripe lose to
+   * the keys of one that had not (measured: a loop trace then churned main). The cache counts
+   * all sketches' increments, in batches, and every ten times the entries they are sized for
+   * (TinyLFU's sample size; half as many after the first, since halved counts are worth half a
+   * period) it opens a new epoch; each sketch halves, under its stripe's lock, when it next
+   * counts or estimates and finds itself behind.
+   */
+  static final class Aging {
+    /** Increments published by all sketches. */
+    private final AtomicLong additions = new AtomicLong();
+    /** The entries all sketches are sized for. */
+    private final AtomicLong entries = new AtomicLong();
+    /** The additions count at which the next epoch opens. */
+    private final AtomicLong resetAt = new AtomicLong(-1);
+    private final AtomicInteger epoch = new AtomicInteger();
+
+    int epoch() {
+      return epoch.getOpaque(); // a sketch may catch up one read late: no ordering needed
+    }
+
+    void addEntries(long delta) {
+      entries.getAndAdd(delta); // atomic: stripes add concurrently
+    }
+
+    /** Adds a batch of increments; opens the next epoch when the count passes its mark. */
+    void publish(int batch) {
+      long total = additions.addAndGet(batch); // atomic: stripes publish concurrently
+      long at = resetAt.get();
+      if (at < 0) { // the first mark: ten times the entries
+        resetAt.compareAndSet(at, 10 * entries.get()); // a racing first publisher set it alike
+        return;
+      }
+      // The CAS lets exactly one publisher open the epoch that this mark starts.
+      if ((total >= at) && resetAt.compareAndSet(at, total + 5 * entries.get())) {
+        epoch.getAndIncrement(); // after the mark moved: no other publisher opens it twice
+      }
+    }
   }
 
   /** A table of {@code length} longs holds 16 counters each, four per key: width = 4 * length. */
@@ -59,20 +115,16 @@ final class FrequencySketch {
     return (length < (width + 3) / 4) && (length < MAX_LENGTH) ? length << 1 : length;
   }
 
-  /** Ten times the entries (TinyLFU's sample size). */
-  private int resetPeriod() {
-    return (int) Math.min(Integer.MAX_VALUE, 10L * entries);
-  }
-
   /**
-   * Sizes and ages the sketch for at least {@code entries} keys: the halving period follows at
+   * Sizes the sketch for at least {@code entries} keys: its share of the aging period grows at
    * once, and the table grows, keeping every estimate, when it has fewer than four counters per
-   * long per key. Runs on every insert; returns at once unless the stripe grew past its size.
+   * key. Runs on every insert; returns at once unless the stripe grew past its size.
    */
   void ensureCapacity(int entries) {
     if (entries <= this.entries) {
       return;
     }
+    aging.addEntries(entries - this.entries);
     this.entries = entries;
     int length = lengthFor(Math.max(MIN_WIDTH, entries));
     if (length <= table.length) {
@@ -93,6 +145,7 @@ final class FrequencySketch {
 
   /** The estimated count of a key, 0 to {@link #MAX_COUNT}. */
   int frequency(int hash) {
+    catchUp();
     int min = MAX_COUNT;
     for (int row = 0; row < 4; row++) {
       int h = mix(hash, row);
@@ -104,6 +157,7 @@ final class FrequencySketch {
 
   /** Counts one use of a key. */
   void increment(int hash) {
+    catchUp();
     boolean added = false;
     for (int row = 0; row < 4; row++) {
       int h = mix(hash, row);
@@ -114,8 +168,25 @@ final class FrequencySketch {
         added = true;
       }
     }
-    if (added && (--untilReset <= 0)) {
-      halve();
+    if (added && (++pending >= PUBLISH_BATCH)) {
+      aging.publish(pending);
+      pending = 0;
+    }
+  }
+
+  /** Halves once per epoch the cache opened since this sketch last looked (four clear it). */
+  private void catchUp() {
+    int current = aging.epoch();
+    int behind = current - epoch;
+    if (behind != 0) {
+      epoch = current;
+      if ((behind < 0) || (behind >= 4)) {
+        Arrays.fill(table, 0L); // four halvings empty every 4-bit counter
+      } else {
+        for (int i = 0; i < behind; i++) {
+          halve();
+        }
+      }
     }
   }
 
@@ -130,13 +201,12 @@ final class FrequencySketch {
     for (int i = 0; i < table.length; i++) {
       table[i] = (table[i] >>> 1) & 0x7777_7777_7777_7777L; // each 4-bit counter halved
     }
-    untilReset = resetPeriod() / 2; // the halved counts are half a period's worth
   }
 
   /** Forgets every count. */
   void clear() {
     Arrays.fill(table, 0L);
-    untilReset = resetPeriod();
+    epoch = aging.epoch();
   }
 
   /** A row's hash of a key: the index takes the low bits, the counter in the long the top four. */

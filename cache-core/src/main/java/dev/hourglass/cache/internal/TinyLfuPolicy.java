@@ -74,7 +74,7 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
 
   private TinyLfuPolicy(RankClock clock, int expectedEntries) {
     this.clock = clock;
-    this.state = new State<>(expectedEntries);
+    this.state = new State<>(expectedEntries, clock.aging);
   }
 
   /** The stripe's queues, weights and sketch, padded from the policy object. Guarded by the lock. */
@@ -91,8 +91,8 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
     boolean moved;
     final FrequencySketch sketch;
 
-    State(int expectedEntries) {
-      this.sketch = new FrequencySketch(expectedEntries);
+    State(int expectedEntries, FrequencySketch.Aging aging) {
+      this.sketch = new FrequencySketch(expectedEntries, aging);
     }
   }
 
@@ -140,6 +140,8 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
   static final class RankClock {
     /** The highest rank a stripe has published. */
     final AtomicInteger published = new AtomicInteger();
+    /** The halving schedule the stripes' sketches share (see FrequencySketch.Aging). */
+    final FrequencySketch.Aging aging = new FrequencySketch.Aging();
     /**
      * A stripe publishes its rank when these low bits are zero: every 64 ranks for a cache that
      * holds many entries per stripe, every rank for a small one.
