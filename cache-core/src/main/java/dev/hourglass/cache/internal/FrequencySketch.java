@@ -45,7 +45,7 @@ final class FrequencySketch {
 
   private long[] table;
   private int mask;
-  /** The entries the sketch is sized for (its share of {@link Aging}'s period). */
+  /** The entries the sketch is aged for (its share of {@link Aging}'s period). */
   private int entries;
   /** The cache-wide halving schedule, and the epoch of it this table has caught up with. */
   private final Aging aging;
@@ -54,12 +54,14 @@ final class FrequencySketch {
   private int pending;
 
   /**
-   * A sketch for about {@code entries} keys (its width has a floor, see {@link #MIN_WIDTH}),
-   * halving on the cache-wide schedule of {@code aging}.
+   * A sketch aged as if for {@code entries} keys (its share of the cache-wide halving period),
+   * halving on the schedule of {@code aging}. The table starts at {@link #MIN_WIDTH} keys and
+   * grows with the stripe ({@link #ensureCapacity}), so a cache that never fills never pays for
+   * a sketch of its whole bound.
    */
   FrequencySketch(int entries, Aging aging) {
     this.entries = Math.max(16, entries);
-    int length = lengthFor(Math.max(MIN_WIDTH, entries));
+    int length = lengthFor(MIN_WIDTH);
     this.table = new long[length];
     this.mask = length - 1;
     this.aging = aging;
@@ -116,20 +118,20 @@ final class FrequencySketch {
   }
 
   /**
-   * Sizes the sketch for at least {@code entries} keys: its share of the aging period grows at
-   * once, and the table grows, keeping every estimate, when it has fewer than four counters per
-   * key. Runs on every insert; returns at once unless the stripe grew past its size.
+   * Sizes the sketch for a stripe of {@code count} entries: its share of the aging period grows
+   * when the stripe holds more than it was aged for, and the table grows, keeping every
+   * estimate, when it has fewer than four counters per entry. Runs on every insert: two
+   * comparisons unless the stripe grew.
    */
-  void ensureCapacity(int entries) {
-    if (entries <= this.entries) {
+  void ensureCapacity(int count) {
+    if (count > entries) {
+      aging.addEntries(count - entries);
+      entries = count;
+    }
+    if (count <= (table.length << 2)) {
       return;
     }
-    aging.addEntries(entries - this.entries);
-    this.entries = entries;
-    int length = lengthFor(Math.max(MIN_WIDTH, entries));
-    if (length <= table.length) {
-      return;
-    }
+    int length = lengthFor(count);
     long[] grown = Arrays.copyOf(table, length);
     for (int i = table.length; i < length; i += table.length) {
       System.arraycopy(table, 0, grown, i, table.length);
