@@ -87,8 +87,10 @@ public final class CacheBuilder<K, V> {
 
   /**
    * Bounds the cache to {@code maximumSize} entries across the whole table (not per stripe). When
-   * a write takes the cache over the bound, the least recently used entries are evicted, reported
-   * as {@link RemovalCause#SIZE}. Zero keeps nothing.
+   * a write takes the cache over the bound, entries are evicted, reported as
+   * {@link RemovalCause#SIZE}: the policy (S3-TinyLFU) keeps the entries it estimates most
+   * frequently used, and a new entry that is no more popular than what it would displace may be
+   * the one evicted. Zero keeps nothing.
    *
    * @param maximumSize the most entries the cache holds once writes have completed
    * @return this builder
