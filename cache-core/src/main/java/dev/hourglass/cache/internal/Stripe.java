@@ -430,9 +430,18 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * {@code bounded}, gives up ({@link Evicted#NEWER}) once the policy's candidates rank after
    * {@code limitRank} (see {@link EvictionPolicy#victim}); {@link Evicted#MOVED} when the policy
    * only moved nodes to its main segment, for room.
+   *
+   * <p>{@link Evicted#NONE}, touching nothing, when the calling thread already holds this
+   * stripe's lock: a key's {@code equals} or {@code compareTo}, run under this lock, wrote into
+   * another stripe and that write is evicting. Taking the lock again would fail that write
+   * after it committed; instead eviction uses the other stripes, and the outer write, once it
+   * releases this lock, evicts down to the bound itself. The contest's steps below do the same.
    */
   Evicted evictOne(long now, Removals<K, V> removals, boolean admission, boolean mainHasRoom,
       boolean bounded, int limitRank) {
+    if (isHeldByCurrentThread()) {
+      return Evicted.NONE; // see heldByCaller
+    }
     lockForWrite(); // guards the stripe's policy and table while its victim is removed
     try {
       drainReads();
@@ -461,6 +470,9 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * {@link EvictionPolicy#prepareAdmission}.
    */
   int prepareAdmission(boolean mainHasRoom) {
+    if (isHeldByCurrentThread()) {
+      return -1; // see evictOne
+    }
     lockForWrite(); // guards the policy's queues and sketch
     try {
       return policy.prepareAdmission(mainHasRoom);
@@ -473,6 +485,9 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * Step two, in the victim's stripe: see {@link EvictionPolicy#prepareVictim}.
    */
   int prepareVictim(boolean bounded, int limitRank) {
+    if (isHeldByCurrentThread()) {
+      return -1; // see evictOne
+    }
     lockForWrite(); // guards the policy's queues and sketch
     try {
       return policy.prepareVictim(bounded, limitRank);
@@ -487,6 +502,9 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * step that measured it; the node at that end is then still the one the policy would give up.
    */
   Evicted evictHead(boolean admission, long now, Removals<K, V> removals) {
+    if (isHeldByCurrentThread()) {
+      return Evicted.NONE; // see evictOne
+    }
     lockForWrite(); // guards the policy and table while the node is removed
     try {
       Node<K, V> victim = policy.head(admission);
@@ -503,6 +521,9 @@ final class Stripe<K, V> extends StripeTable<K, V> {
 
   /** The candidate won the contest: see {@link EvictionPolicy#admitHead}. */
   void admitHead() {
+    if (isHeldByCurrentThread()) {
+      return; // see evictOne
+    }
     lockForWrite(); // guards the policy's queues
     try {
       policy.admitHead();

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 
 /**
  * The cache that {@code build(loader)} returns: the engine of {@link StripedCache} with a
@@ -20,6 +21,11 @@ import java.util.concurrent.CompletionException;
  */
 final class StripedLoadingCache<K, V> extends StripedCache<K, V> implements LoadingCache<K, V> {
   private final CacheLoader<? super K, V> loader;
+  /**
+   * The loader as a function, made once: a method reference made in {@link #get} would be a new
+   * object on every call, so a hit would allocate.
+   */
+  private final Function<K, V> loadOne = this::loadOne;
   /** Whether the loader has a bulk form of its own; otherwise getAll loads key by key. */
   private final boolean bulkLoader;
 
@@ -41,7 +47,7 @@ final class StripedLoadingCache<K, V> extends StripedCache<K, V> implements Load
   @Override
   public V get(K key) {
     Objects.requireNonNull(key, "key");
-    return flights.computeIfAbsent(key, this::loadOne, true);
+    return flights.computeIfAbsent(key, loadOne, true);
   }
 
   private V loadOne(K key) {
@@ -72,7 +78,7 @@ final class StripedLoadingCache<K, V> extends StripedCache<K, V> implements Load
     if (!bulkLoader) {
       return loadEach(keys);
     }
-    return flights.loadAll(keys, this::bulkLoad, this::loadOne);
+    return flights.loadAll(keys, this::bulkLoad, loadOne);
   }
 
   /** getAll of a loader without a bulk form: one single-flight load per absent key. */

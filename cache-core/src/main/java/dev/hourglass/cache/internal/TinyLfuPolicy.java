@@ -248,20 +248,24 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
       s.moved = true; // the cache is filling: move, and let eviction sample main again
       return null;
     }
-    if (admission || (s.main.head == null)) {
-      int candidateFreq = prepareAdmission(false);
-      if (candidateFreq >= 0) {
-        Node<K, V> candidate = s.small.head;
-        Node<K, V> victim = mainVictim(bounded, limitRank);
-        if (s.rotated) {
-          return null; // main's victim is to be looked for in another stripe first
-        }
-        if ((victim == null) || !clock.admits(candidateFreq, s.sketch.frequency(victim.hash))) {
-          return candidate; // ties keep main as it is, but for the coin
-        }
-        promote(candidate, 0); // the contest's winner takes the loser's place
+    if (!admission && (s.main.head != null)) {
+      Node<K, V> victim = mainVictim(bounded, limitRank);
+      if ((victim != null) || s.rotated) {
         return victim;
+      } // main holds only zero-weight nodes: small gives one up instead
+    }
+    int candidateFreq = prepareAdmission(false);
+    if (candidateFreq >= 0) {
+      Node<K, V> candidate = s.small.head;
+      Node<K, V> victim = mainVictim(bounded, limitRank);
+      if (s.rotated) {
+        return null; // main's victim is to be looked for in another stripe first
       }
+      if ((victim == null) || !clock.admits(candidateFreq, s.sketch.frequency(victim.hash))) {
+        return candidate; // ties keep main as it is, but for the coin
+      }
+      promote(candidate, 0); // the contest's winner takes the loser's place
+      return victim;
     }
     return mainVictim(bounded, limitRank); // small is empty, or moved to main to its share
   }
