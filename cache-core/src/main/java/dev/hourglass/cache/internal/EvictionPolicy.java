@@ -44,6 +44,12 @@ interface EvictionPolicy<K, V> {
   void onRemove(Node<K, V> node);
 
   /**
+   * {@code fresh}, a copy of {@code old} with its flags, counters and weight, takes its place
+   * (see Stripe#update): it takes the old node's place in the policy's structures too.
+   */
+  void onReplace(Node<K, V> old, Node<K, V> fresh);
+
+  /**
    * The node this stripe evicts now, preferring the admission segment if {@code admission}, or
    * null when it holds none of positive weight; the contest between the segments, if any, is
    * decided within the stripe. It may rearrange its structures to decide. With

@@ -163,7 +163,7 @@ final class Expiration<K, V> {
     int seq;
     do { // a pair that was true at once: see Node, "Value and deadline"
       seq = node.writeSeqAcquire();
-      deadline = node.expiresAtNanos;
+      deadline = node.expiresAt();
       value = node.value;
     } while (!node.unchangedSince(seq, deadline));
     if ((value == null) || Node.isExpired(deadline, now)

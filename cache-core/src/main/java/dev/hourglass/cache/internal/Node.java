@@ -4,16 +4,32 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * One cache entry: a link in its stripe's bucket chain, in its eviction policy's structure (the
- * {@code policy*} fields, which only the {@link EvictionPolicy} of the stripe reads or writes), and
- * in one expiration structure (the write-order queue or a timer-wheel bucket).
+ * One cache entry: a link in its stripe's bucket chain and, depending on the cache's shape, in its
+ * eviction policy's queues and in one expiration structure (the write-order queue or a timer-wheel
+ * bucket).
+ *
+ * <h2>One class per shape</h2>
+ * A node carries only the fields its cache uses. This class is the whole node of a cache with no
+ * bound and no expiry (key, hash, value, next link and four bytes of state); the subclasses add
+ * the rest ({@link Nodes#create} picks one):
+ * <ul>
+ *   <li>{@link TimedNode}: a deadline, time links and a wheel slot, for entries that may expire;
+ *   <li>{@link Nodes.Bounded}, {@link Nodes.BoundedTimed}: the policy's links and rank, for a
+ *       bounded cache;
+ *   <li>{@link Nodes.Weighted}, {@link Nodes.WeightedTimed}: and a stored weight, for a weigher.
+ * </ul>
+ * The fields a class lacks read as their neutral value through the accessors below (no
+ * deadline, weight 1, no wheel slot); the policy's links exist only on bounded nodes. A cache
+ * without configured expiry may still be given a time to live per entry ({@code put(key, value,
+ * ttl)}): a new node for it is timed, and an untimed node that gets one is replaced under the
+ * lock by a timed copy ({@link Stripe#update}).
  *
  * <h2>Concurrency</h2>
  * {@code key} and {@code hash} are final. {@code value} and {@code next} are volatile: readers walk
  * bucket chains and read values without a lock, and a node published into a bucket with a release
  * store is seen whole. A removed node has its value set to {@code null} before it is unlinked, so a
- * reader that still holds it sees a miss. {@code expiresAtNanos} is volatile because readers check
- * it and, for idle-time expiration, push it forward. Every other field is guarded by the stripe
+ * reader that still holds it sees a miss. A timed node's deadline is volatile because readers
+ * check it and, for idle-time expiration, push it forward. Every other field is guarded by the stripe
  * lock, except {@code policyFreq}, which readers raise without it (see EvictionPolicy#onHit),
  * {@code policyRank}, which eviction reads without the lock as a hint only, and
  * {@code flags}, which readers read racily as a hint: a byte read never tears, and a stale
@@ -55,15 +71,16 @@ import java.lang.invoke.VarHandle;
  * </ul>
  *
  * <h2>Memory</h2>
- * One object per entry (no separate map node): with compressed references, 72 bytes.
+ * One object per entry (no separate map node). With compressed references: 32 bytes unbounded,
+ * 48 bounded, 56 bounded with a weigher, 56 timed, 64 bounded and timed, 72 weighted and timed
+ * (the bench module's {@code MemoryFootprint} measures the whole structure per entry).
  *
  * @param <K> the type of keys
  * @param <V> the type of values
  */
-final class Node<K, V> {
+class Node<K, V> {
   private static final VarHandle VALUE;
   private static final VarHandle NEXT;
-  private static final VarHandle EXPIRES_AT;
   private static final VarHandle WRITE_SEQ;
   private static final VarHandle FREQ;
 
@@ -72,7 +89,6 @@ final class Node<K, V> {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
       VALUE = lookup.findVarHandle(Node.class, "value", Object.class);
       NEXT = lookup.findVarHandle(Node.class, "next", Node.class);
-      EXPIRES_AT = lookup.findVarHandle(Node.class, "expiresAtNanos", long.class);
       WRITE_SEQ = lookup.findVarHandle(Node.class, "writeSeq", byte.class);
       FREQ = lookup.findVarHandle(Node.class, "policyFreq", byte.class);
     } catch (ReflectiveOperationException e) {
@@ -80,7 +96,7 @@ final class Node<K, V> {
     }
   }
 
-  /** {@code expiresAtNanos} of an entry that never expires; readers then skip the ticker. */
+  /** The deadline of an entry that never expires; readers then skip the ticker. */
   static final long NEVER = Long.MIN_VALUE;
 
   /** Flag: the node sits in its stripe's write-order queue. */
@@ -89,54 +105,150 @@ final class Node<K, V> {
   static final byte CUSTOM_TTL = 2;
   /** Flag: the node was removed from the table; buffered reads of it are ignored. */
   static final byte RETIRED = 4;
+  /** Flag, the policy's: the node is in its main queue (else in its admission queue). */
+  static final byte IN_MAIN = 8;
 
   final K key;
   final int hash;
   volatile V value;
   volatile Node<K, V> next;
-  volatile long expiresAtNanos;
 
-  /* Guarded by the stripe lock. The policy* fields belong to the stripe's EvictionPolicy. */
-  Node<K, V> policyPrev;
-  Node<K, V> policyNext;
-  Node<K, V> timePrev;
-  Node<K, V> timeNext;
-  long weight;
-  /** The timer-wheel bucket holding the node, or -1 (at most 384 buckets, so a short suffices). */
-  short wheelSlot = -1;
+  /* Four bytes that fill what would be padding: the unbounded node stays 32 bytes. */
+  /** Guarded by the stripe lock; read racily by readers (see the class note). */
   byte flags;
   /**
-   * Counts the writes of value and deadline, odd while one is under way (a seqlock). A byte: it
-   * fills what would be padding, so the node stays 72 bytes. Written under the lock, read by
-   * readers; see "Value and deadline".
+   * Counts the writes of value and deadline, odd while one is under way (a seqlock). Written under
+   * the lock, read by readers; see "Value and deadline".
    */
   byte writeSeq;
-
-  /**
-   * The policy's rank of the node, comparable across stripes (see EvictionPolicy#rank); written
-   * under the lock, read racily by eviction as a hint.
-   */
-  int policyRank;
   /**
    * Hits since the policy last looked, saturating: the one policy field readers write, and only
-   * while it is below its cap (see EvictionPolicy#onHit). Opaque accesses, see FREQ.
+   * while it is below its cap (see EvictionPolicy#onHit). Opaque accesses, see FREQ. Unused when
+   * the cache has no bound.
    */
   byte policyFreq;
-  /** The policy's: how much of {@code policyFreq} it has already counted. */
+  /** The policy's, under the lock: how much of {@code policyFreq} it has already counted. */
   byte policyCredit;
-  /** The policy's: which of its queues holds the node. */
-  byte policyQueue;
 
   Node(K key, int hash, V value) {
     this.key = key;
     this.hash = hash;
-    // Plain stores: the node is not yet shared; the release store that links it into a bin
-    // publishes these fields (a volatile store here would cost a fence each).
+    // Plain store: the node is not yet shared; the release store that links it into a bin
+    // publishes its fields (a volatile store here would cost a fence).
     VALUE.set(this, value);
-    EXPIRES_AT.set(this, NEVER);
+  }
+
+  /* ---------------- Value and deadline ---------------- */
+
+  /** The node's class as {@link Nodes} shape bits. */
+  int shape() {
+    return 0;
+  }
+
+  /** Whether the node can hold a deadline (it is a {@link TimedNode}). */
+  boolean timed() {
+    return false;
+  }
+
+  /** The deadline, {@link #NEVER} when none: a volatile read on a timed node. */
+  long expiresAt() {
+    return NEVER;
   }
 
   /** Sets the deadline of a node not yet published. */
+  void initExpiresAt(long deadline) {
+    if (deadline != NEVER) {
+      throw new IllegalStateException("an untimed node has no deadline: " + this);
+    }
+  }
+
+  /**
+   * Stores a new value and deadline for lock-free readers, in the order that makes every pair a
+   * reader accepts a true one (see the class note). Under the lock. An untimed node only takes
+   * {@link #NEVER}: its value alone changes, with the count around it as on a timed node.
+   */
+  void setValueAndDeadline(V value, long deadline) {
+    initExpiresAt(deadline);
+    byte seq = beginWrite();
+    storeValueRelease(value);
+    endWrite(seq);
+  }
+
+  /**
+   * Moves the deadline from {@code expected} to {@code next} for a reader, unless a writer (or
+   * another reader) changed it since it was read. An untimed node has none to move.
+   */
+  boolean casExpiresAt(long expected, long next) {
+    return false;
+  }
+
+  /** The timer-wheel bucket holding the node, or -1 (always, for an untimed node). */
+  int wheelSlot() {
+    return -1;
+  }
+
+  /* ---------------- Policy and weight ---------------- */
+
+  /** The weight of the value; 1 unless the cache has a weigher. Under the lock. */
+  long weight() {
+    return 1;
+  }
+
+  /** Sets the weight; only a weighted node stores one other than 1. Under the lock. */
+  void setWeight(long weight) {
+    if (weight != 1) {
+      throw new IllegalStateException("an unweighted node weighs 1, not " + weight + ": " + this);
+    }
+  }
+
+  /** The policy's link to the older node of its queue; bounded nodes only. Under the lock. */
+  Node<K, V> policyPrev() {
+    throw unbounded();
+  }
+
+  void setPolicyPrev(Node<K, V> prev) {
+    throw unbounded();
+  }
+
+  /** The policy's link to the newer node of its queue; bounded nodes only. Under the lock. */
+  Node<K, V> policyNext() {
+    throw unbounded();
+  }
+
+  void setPolicyNext(Node<K, V> next) {
+    throw unbounded();
+  }
+
+  /**
+   * The policy's rank of the node, comparable across stripes (see EvictionPolicy#rank); written
+   * under the lock, read racily by eviction as a hint. Bounded nodes only.
+   */
+  int policyRank() {
+    throw unbounded();
+  }
+
+  void setPolicyRank(int rank) {
+    throw unbounded();
+  }
+
+  private IllegalStateException unbounded() {
+    return new IllegalStateException("the node of an unbounded cache has no policy links: " + this);
+  }
+
+  /**
+   * Copies what the cache's structures know of {@code from}, which this node replaces: flags, the
+   * policy's counters, links and rank, and the weight. Under the lock, before this node is
+   * published.
+   */
+  void copyStateFrom(Node<K, V> from) {
+    flags = from.flags;
+    FREQ.set(this, (byte) from.freqOpaque()); // plain: published later by the bin's release store
+    policyCredit = from.policyCredit;
+    setWeight(from.weight());
+  }
+
+  /* ---------------- Shared by all shapes ---------------- */
+
   /**
    * The hit counter, read by readers and the policy without a common lock: opaque, so each access
    * really happens (no load hoisted out of a loop) but orders nothing; a lost increment is a
@@ -148,10 +260,6 @@ final class Node<K, V> {
 
   void setFreqOpaque(int freq) {
     FREQ.setOpaque(this, (byte) freq); // opaque: see freqOpaque
-  }
-
-  void initExpiresAt(long deadline) {
-    EXPIRES_AT.set(this, deadline); // plain: published later by the bin's release store
   }
 
   /** Sets the next link of a node not yet published. */
@@ -167,32 +275,27 @@ final class Node<K, V> {
     VALUE.setRelease(this, value);
   }
 
-  /**
-   * Stores a new value and deadline for lock-free readers, in the order that makes every pair a
-   * reader accepts a true one (see the class note). Under the lock. Release stores: each orders
-   * the store before it, and the value object's own fields, before itself.
-   */
-  void setValueAndDeadline(V value, long deadline) {
-    byte seq = writeSeq;
-    WRITE_SEQ.setOpaque(this, (byte) (seq + 1)); // odd: a write is under way
-    VarHandle.storeStoreFence(); // the odd count is visible before either store below
-    long old = expiresAtNanos;
-    boolean later = (deadline == NEVER) || ((old != NEVER) && (deadline - old >= 0));
-    if (later) {
-      VALUE.setRelease(this, value);
-      if (old != deadline) {
-        EXPIRES_AT.setRelease(this, deadline); // after the value: see the class note
-      }
-    } else {
-      EXPIRES_AT.setRelease(this, deadline);
-      VALUE.setRelease(this, value); // after the earlier deadline: see the class note
-    }
-    WRITE_SEQ.setRelease(this, (byte) (seq + 2)); // even: after both stores above
-  }
-
   /** The write count, first load of a reader's pair (acquire: orders the loads that follow). */
   int writeSeqAcquire() {
     return (byte) WRITE_SEQ.getAcquire(this);
+  }
+
+  /** Opens a write of value and deadline: the count becomes odd. For TimedNode. */
+  final byte beginWrite() {
+    byte seq = writeSeq;
+    WRITE_SEQ.setOpaque(this, (byte) (seq + 1)); // odd: a write is under way
+    VarHandle.storeStoreFence(); // the odd count is visible before the stores that follow
+    return seq;
+  }
+
+  /** Closes the write that {@link #beginWrite} opened with {@code seq}. */
+  final void endWrite(byte seq) {
+    WRITE_SEQ.setRelease(this, (byte) (seq + 2)); // even: after the write's stores
+  }
+
+  /** Stores the value with release semantics, in a write that TimedNode brackets. */
+  final void storeValueRelease(V value) {
+    VALUE.setRelease(this, value); // release: after the stores before it, and the value's fields
   }
 
   /**
@@ -202,22 +305,13 @@ final class Node<K, V> {
    * deadline order these loads after them.
    */
   boolean unchangedSince(int seq, long deadline) {
-    return ((seq & 1) == 0) && (expiresAtNanos == deadline)
+    return ((seq & 1) == 0) && (expiresAt() == deadline)
         && ((byte) WRITE_SEQ.getAcquire(this) == seq);
   }
 
   /** Relinks the chain under the lock. Release: readers walking through see a whole node. */
   void setNextRelease(Node<K, V> next) {
     NEXT.setRelease(this, next);
-  }
-
-  /**
-   * Moves the deadline from {@code expected} to {@code next} for a reader, unless a writer (or
-   * another reader) changed it since it was read: a read must never overwrite a deadline that a
-   * concurrent write just set.
-   */
-  boolean casExpiresAt(long expected, long next) {
-    return EXPIRES_AT.compareAndSet(this, expected, next); // orders against writers' volatile stores
   }
 
   boolean has(byte flag) {

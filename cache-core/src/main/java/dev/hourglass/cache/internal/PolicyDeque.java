@@ -2,7 +2,7 @@ package dev.hourglass.cache.internal;
 
 /**
  * One of a policy's queues of a stripe's nodes, oldest at the head, linked through
- * {@code policyPrev}/{@code policyNext} with no sentinel objects; a node is in at most one. It
+ * {@code policyPrev()}/{@code policyNext()} with no sentinel objects; a node is in at most one. It
  * keeps its nodes' count and total weight; a node's weight changes only through
  * {@link #addWeight} while it is queued.
  *
@@ -21,15 +21,15 @@ final class PolicyDeque<K, V> {
   int count;
 
   void addLast(Node<K, V> node) {
-    node.policyPrev = tail;
-    node.policyNext = null;
+    node.setPolicyPrev(tail);
+    node.setPolicyNext(null);
     if (tail == null) {
       head = node;
     } else {
-      tail.policyNext = node;
+      tail.setPolicyNext(node);
     }
     tail = node;
-    weight += node.weight;
+    weight += node.weight();
     count++;
   }
 
@@ -46,22 +46,45 @@ final class PolicyDeque<K, V> {
   }
 
   void unlink(Node<K, V> node) {
-    Node<K, V> prev = node.policyPrev;
-    Node<K, V> next = node.policyNext;
+    Node<K, V> prev = node.policyPrev();
+    Node<K, V> next = node.policyNext();
     if (prev == null) {
       head = next;
     } else {
-      prev.policyNext = next;
+      prev.setPolicyNext(next);
     }
     if (next == null) {
       tail = prev;
     } else {
-      next.policyPrev = prev;
+      next.setPolicyPrev(prev);
     }
-    node.policyPrev = null;
-    node.policyNext = null;
-    weight -= node.weight;
+    node.setPolicyPrev(null);
+    node.setPolicyNext(null);
+    weight -= node.weight();
     count--;
+  }
+
+  /**
+   * Puts {@code fresh} where {@code old} is, which leaves the queue; both weigh the same. The
+   * count and weight stay.
+   */
+  void replace(Node<K, V> old, Node<K, V> fresh) {
+    Node<K, V> prev = old.policyPrev();
+    Node<K, V> next = old.policyNext();
+    fresh.setPolicyPrev(prev);
+    fresh.setPolicyNext(next);
+    if (prev == null) {
+      head = fresh;
+    } else {
+      prev.setPolicyNext(fresh);
+    }
+    if (next == null) {
+      tail = fresh;
+    } else {
+      next.setPolicyPrev(fresh);
+    }
+    old.setPolicyPrev(null);
+    old.setPolicyNext(null);
   }
 
   void clear() {

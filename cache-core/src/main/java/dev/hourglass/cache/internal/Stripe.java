@@ -44,7 +44,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
   /** The eviction policy, or null when the cache has no size bound. Read by the read path. */
   final EvictionPolicy<K, V> policy;
   /** Lossy buffer of hits waiting to be applied, or null when nothing needs them. */
-  final MpscAtomicArrayQueue<Node<K, V>> readBuffer;
+  final MpscAtomicArrayQueue<TimedNode<K, V>> readBuffer;
   /** The stripe's weight, on a padded line of its own: written on every write. */
   @GuardedBy("this")
   private final Counters counters = new Counters();
@@ -111,7 +111,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
   /** {@code node} if it is there and unexpired; an expired one is removed, and null returned. */
   @GuardedBy("this")
   Node<K, V> removeIfExpired(Node<K, V> node, long now, Removals<K, V> removals) {
-    if ((node != null) && Node.isExpired(node.expiresAtNanos, now)) {
+    if ((node != null) && Node.isExpired(node.expiresAt(), now)) {
       remove(node, RemovalCause.EXPIRED, removals);
       return null;
     }
@@ -125,10 +125,10 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    */
   @GuardedBy("this")
   void add(Node<K, V> node, long now, Removals<K, V> removals) {
-    if (Node.isExpired(node.expiresAtNanos, now)) {
+    if (Node.isExpired(node.expiresAt(), now)) {
       node.set(Node.RETIRED, true);
       if (stats != null) {
-        stats.recordEviction(node.weight);
+        stats.recordEviction(node.weight());
       }
       removals.add(node.key, node.value, RemovalCause.EXPIRED);
       return;
@@ -138,9 +138,9 @@ final class Stripe<K, V> extends StripeTable<K, V> {
       policy.onInsert(node, count);
     }
     placeInTime(node, now);
-    counters.weightedSize += node.weight;
+    counters.weightedSize += node.weight();
     if (eviction != null) {
-      eviction.addWeight(node.weight);
+      eviction.addWeight(node.weight());
     }
     evictIfHeavier(node, removals);
   }
@@ -152,6 +152,9 @@ final class Stripe<K, V> extends StripeTable<K, V> {
   @GuardedBy("this")
   void update(Node<K, V> node, V value, long weight, long deadline, boolean customTtl, long now,
       RemovalCause cause, Removals<K, V> removals) {
+    if ((deadline != Node.NEVER) && !node.timed()) {
+      node = withTime(node);
+    }
     if (Node.isExpired(deadline, now)) {
       // Dead on arrival. The entry goes, the old value as replaced, the new as expired.
       V old = node.value;
@@ -165,8 +168,8 @@ final class Stripe<K, V> extends StripeTable<K, V> {
       return;
     }
     V old = node.value;
-    long delta = weight - node.weight;
-    node.weight = weight;
+    long delta = weight - node.weight();
+    node.setWeight(weight);
     node.set(Node.CUSTOM_TTL, customTtl);
     node.setValueAndDeadline(value, deadline);
     if (policy != null) {
@@ -197,23 +200,42 @@ final class Stripe<K, V> extends StripeTable<K, V> {
       policy.onRemove(node);
     }
     if (node.has(Node.IN_WRITE_QUEUE)) {
-      writeOrder.unlink(node);
-    } else if (node.wheelSlot >= 0) {
-      wheel.remove(node);
+      writeOrder.unlink((TimedNode<K, V>) node);
+    } else if (node.wheelSlot() >= 0) {
+      wheel.remove((TimedNode<K, V>) node);
     }
-    counters.weightedSize -= node.weight;
+    counters.weightedSize -= node.weight();
     if (eviction != null) {
-      eviction.addWeight(-node.weight);
+      eviction.addWeight(-node.weight());
     }
     if (cause.wasEvicted() && (stats != null)) {
-      stats.recordEviction(node.weight);
+      stats.recordEviction(node.weight());
     }
     removals.add(node.key, old, cause);
   }
 
+  /**
+   * Replaces an untimed node, which is about to get a deadline (a {@code put} with its own time to
+   * live in a cache without configured expiry), by a timed copy in the same places: its bin and
+   * its policy queue. Readers walking the chain through the old node go on past it (its next link
+   * stays); a reader that already holds it reads its value, which is kept, and so answers as if
+   * its read came before this write. Calls no user code.
+   */
+  @GuardedBy("this")
+  private Node<K, V> withTime(Node<K, V> node) {
+    Node<K, V> fresh = Nodes.create(node.shape() | Nodes.TIMED, node.key, node.hash, node.value);
+    fresh.copyStateFrom(node);
+    if (policy != null) {
+      policy.onReplace(node, fresh);
+    }
+    replace(node, fresh);
+    node.set(Node.RETIRED, true); // buffered reads of the old node are ignored
+    return fresh;
+  }
+
   @GuardedBy("this")
   private void evictIfHeavier(Node<K, V> node, Removals<K, V> removals) {
-    if ((eviction != null) && eviction.heavierThanBound(node.weight) && !node.has(Node.RETIRED)) {
+    if ((eviction != null) && eviction.heavierThanBound(node.weight()) && !node.has(Node.RETIRED)) {
       remove(node, RemovalCause.SIZE, removals);
     }
   }
@@ -227,7 +249,11 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * such a node goes to the timer wheel instead, which takes any order.
    */
   @GuardedBy("this")
-  private void placeInTime(Node<K, V> node, long now) {
+  private void placeInTime(Node<K, V> untyped, long now) {
+    if (!untyped.timed()) {
+      return; // never expires, and never did: in no time structure
+    }
+    TimedNode<K, V> node = (TimedNode<K, V>) untyped;
     long deadline = node.expiresAtNanos;
     WriteOrderDeque<K, V> queue = writeOrder;
     if (node.has(Node.IN_WRITE_QUEUE)) {
@@ -240,7 +266,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
       return;
     }
     if ((queue != null) && !node.has(Node.CUSTOM_TTL)) {
-      Node<K, V> tail = queue.tail;
+      TimedNode<K, V> tail = queue.tail;
       if ((tail == null) || (deadline - tail.expiresAtNanos >= 0)) {
         if (node.wheelSlot >= 0) {
           wheel.remove(node);
@@ -275,7 +301,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
     if (readBuffer == null) {
       return;
     }
-    for (Node<K, V> node; (node = readBuffer.relaxedPoll()) != null; ) {
+    for (TimedNode<K, V> node; (node = readBuffer.relaxedPoll()) != null; ) {
       if (!node.has(Node.RETIRED) && (node.wheelSlot >= 0)) {
         wheel.reschedule(node); // a read moved its deadline earlier
       }
@@ -292,7 +318,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
   private void expire(long now, Removals<K, V> removals) {
     WriteOrderDeque<K, V> queue = writeOrder;
     if (queue != null) {
-      for (Node<K, V> node; ((node = queue.head) != null)
+      for (TimedNode<K, V> node; ((node = queue.head) != null)
           && Node.isExpired(node.expiresAtNanos, now); ) {
         remove(node, RemovalCause.EXPIRED, removals);
       }
@@ -317,7 +343,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * it synchronously, inside {@link #expire}, which holds the lock; nothing keeps it for later.
    */
   @SuppressWarnings("GuardedBy")
-  private Consumer<Node<K, V>> expiring(Removals<K, V> removals) {
+  private Consumer<TimedNode<K, V>> expiring(Removals<K, V> removals) {
     return node -> remove(node, RemovalCause.EXPIRED, removals);
   }
 
@@ -400,11 +426,11 @@ final class Stripe<K, V> extends StripeTable<K, V> {
         node.setValueRelease(null); // readers holding the node see a miss
         node.set(Node.RETIRED, true);
         if (eviction != null) {
-          eviction.addWeight(-node.weight);
+          eviction.addWeight(-node.weight());
         }
-        boolean expired = Node.isExpired(node.expiresAtNanos, now);
+        boolean expired = Node.isExpired(node.expiresAt(), now);
         if (expired && (stats != null)) {
-          stats.recordEviction(node.weight);
+          stats.recordEviction(node.weight());
         }
         removals.add(node.key, old, expired ? RemovalCause.EXPIRED : RemovalCause.EXPLICIT);
       }
@@ -457,7 +483,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
         return policy.rotated() ? Evicted.NEWER
             : policy.moved() ? Evicted.MOVED : Evicted.NONE;
       }
-      boolean expired = Node.isExpired(victim.expiresAtNanos, now);
+      boolean expired = Node.isExpired(victim.expiresAt(), now);
       remove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
       return Evicted.ONE;
     } finally {
@@ -508,10 +534,10 @@ final class Stripe<K, V> extends StripeTable<K, V> {
     lockForWrite(); // guards the policy and table while the node is removed
     try {
       Node<K, V> victim = policy.head(admission);
-      if ((victim == null) || (victim.weight == 0)) {
+      if ((victim == null) || (victim.weight() == 0)) {
         return Evicted.NONE;
       }
-      boolean expired = Node.isExpired(victim.expiresAtNanos, now);
+      boolean expired = Node.isExpired(victim.expiresAt(), now);
       remove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
       return Evicted.ONE;
     } finally {
@@ -538,7 +564,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * Offers a hit to the read buffer: one attempt, never waiting. Returns 0 if buffered, -1 if it
    * lost a race (dropped), 1 if the buffer is full (the caller then tries to apply it).
    */
-  int offerRead(Node<K, V> node) {
+  int offerRead(TimedNode<K, V> node) {
     return readBuffer.failFastOffer(node);
   }
 

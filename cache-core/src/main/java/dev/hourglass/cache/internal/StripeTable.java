@@ -239,6 +239,34 @@ abstract class StripeTable<K, V> extends ReentrantLock {
     count = count - 1;
   }
 
+  /**
+   * Puts {@code fresh}, a fully initialized node of the same key and hash, where {@code old} is in
+   * its bin. {@code old} keeps its next link, so readers standing on it go on; a reader sees one
+   * of the two nodes, never neither. The count stays.
+   */
+  @GuardedBy("this")
+  void replace(Node<K, V> old, Node<K, V> fresh) {
+    Node<K, V>[] tab = table;
+    int index = old.hash & (tab.length - 1);
+    Node<K, V> e = tab[index];
+    if (TreeBin.isMarker(e)) {
+      TreeBin.of(e).replace(old, fresh);
+      return;
+    }
+    fresh.initNext(old.next);
+    if (e == old) {
+      BIN.setRelease(tab, index, fresh); // publishes the fresh node's fields to lock-free readers
+      return;
+    }
+    while ((e != null) && (e.next != old)) {
+      e = e.next;
+    }
+    if (e == null) {
+      throw new IllegalStateException("Node not in its bin: " + old);
+    }
+    e.setNextRelease(fresh); // publishes the fresh node's fields to lock-free readers
+  }
+
   /** Every node in {@code bins}, chains and tree bins alike; {@code count} sizes the result. */
   @SuppressWarnings("unchecked")
   static <K, V> Node<K, V>[] nodesOf(Node<K, V>[] bins, int count) {

@@ -73,6 +73,11 @@ class StripedCache<K, V> implements Cache<K, V> {
   /** The size bound, or null when there is none. */
   final Eviction<K, V> eviction;
   private final Weigher<? super K, ? super V> weigher;
+  /**
+   * The {@link Nodes} shape of this cache's nodes; a node that gets its own time to live in a
+   * cache without configured expiry adds {@link Nodes#TIMED}.
+   */
+  final int nodeShape;
   private final Executor executor;
   private final Scheduler scheduler;
   private final RemovalListener<? super K, ? super V> listener;
@@ -119,6 +124,8 @@ class StripedCache<K, V> implements Cache<K, V> {
     EvictionPolicy.Factory<K, V> policies =
         bounded ? TinyLfuPolicy.factory(spec.maximum(), stripeCount) : null;
     this.eviction = bounded ? new Eviction<>(spec.maximum(), policies) : null;
+    this.nodeShape = (bounded ? Nodes.BOUNDED : 0) | ((weigher != null) ? Nodes.WEIGHTED : 0)
+        | (expiration.configured() ? Nodes.TIMED : 0);
     // The policy is told of hits directly; only reads that may move a deadline earlier need
     // the lock afterwards, to re-slot the node in the timer wheel.
     boolean needsBuffer = expiration.readsMayShorten();
@@ -176,7 +183,7 @@ class StripedCache<K, V> implements Cache<K, V> {
     int seq;
     do { // a pair that was true at once: see Node, "Value and deadline"
       seq = node.writeSeqAcquire();
-      deadline = node.expiresAtNanos;
+      deadline = node.expiresAt();
       value = node.value;
     } while (!node.unchangedSince(seq, deadline));
     if (value == null) {
@@ -191,7 +198,7 @@ class StripedCache<K, V> implements Cache<K, V> {
       if (recordAccess && extendsOnRead
           && expiration.extendOnRead(node, value, deadline, now, seq)) {
         // The deadline moved earlier: the wheel must learn it, or the entry leaves memory late.
-        int offered = stripe.offerRead(node);
+        int offered = stripe.offerRead((TimedNode<K, V>) node); // only timed nodes move
         if (offered != 0) {
           stripe.markWheelStale(); // dropped: the next exact or scheduled pass re-slots the wheel
           if (offered == 1) {
@@ -214,7 +221,7 @@ class StripedCache<K, V> implements Cache<K, V> {
     int seq;
     do { // a pair that was true at once: see Node, "Value and deadline"
       seq = node.writeSeqAcquire();
-      deadline = node.expiresAtNanos;
+      deadline = node.expiresAt();
       value = node.value;
     } while (!node.unchangedSince(seq, deadline));
     if ((value == null) || ((deadline != Node.NEVER) && (ticker.read() - deadline >= 0))) {
@@ -410,7 +417,7 @@ class StripedCache<K, V> implements Cache<K, V> {
   }
 
   private static boolean isLive(Node<?, ?> node, long now) {
-    return (node != null) && (node.value != null) && !Node.isExpired(node.expiresAtNanos, now);
+    return (node != null) && (node.value != null) && !Node.isExpired(node.expiresAt(), now);
   }
 
   /**
@@ -497,8 +504,9 @@ class StripedCache<K, V> implements Cache<K, V> {
   private void store(Stripe<K, V> stripe, Node<K, V> node, K key, int hash, V value, long weight,
       long deadline, boolean customTtl, long now, RemovalCause cause, Removals<K, V> removals) {
     if (node == null) {
-      Node<K, V> added = new Node<>(key, hash, value);
-      added.weight = weight;
+      int shape = (deadline == Node.NEVER) ? nodeShape : (nodeShape | Nodes.TIMED);
+      Node<K, V> added = Nodes.create(shape, key, hash, value);
+      added.setWeight(weight);
       added.initExpiresAt(deadline);
       added.set(Node.CUSTOM_TTL, customTtl);
       stripe.add(added, now, removals);

@@ -57,7 +57,7 @@ final class TimerWheel<K, V> {
   static final int[] SHIFTS = {28, 34, 40, 46, 52, 58};
   static final int LEVELS = SHIFTS.length;
 
-  private final Node<K, V>[] heads;
+  private final TimedNode<K, V>[] heads;
   private long nanos;
   private int size;
   /** Whether {@link #currentMin} is a lower bound of the current bucket's deadlines. */
@@ -69,7 +69,7 @@ final class TimerWheel<K, V> {
 
   @SuppressWarnings("unchecked")
   TimerWheel(long nowNanos) {
-    this.heads = (Node<K, V>[]) new Node<?, ?>[LEVELS * BUCKETS];
+    this.heads = (TimedNode<K, V>[]) new TimedNode<?, ?>[LEVELS * BUCKETS];
     this.nanos = nowNanos;
   }
 
@@ -78,7 +78,7 @@ final class TimerWheel<K, V> {
   }
 
   /** Adds a node by its {@code expiresAtNanos}. */
-  void schedule(Node<K, V> node) {
+  void schedule(TimedNode<K, V> node) {
     long deadline = node.expiresAtNanos;
     int slot = slotFor(deadline);
     if (currentMinKnown && (slot == currentSlot())) {
@@ -87,7 +87,7 @@ final class TimerWheel<K, V> {
       }
       currentEmpty = false;
     }
-    Node<K, V> head = heads[slot];
+    TimedNode<K, V> head = heads[slot];
     node.timePrev = null;
     node.timeNext = head;
     if (head != null) {
@@ -99,7 +99,7 @@ final class TimerWheel<K, V> {
   }
 
   /** Moves a node to the bucket of its current deadline. */
-  void reschedule(Node<K, V> node) {
+  void reschedule(TimedNode<K, V> node) {
     if (node.wheelSlot >= 0) {
       long deadline = node.expiresAtNanos;
       int slot = slotFor(deadline);
@@ -115,13 +115,13 @@ final class TimerWheel<K, V> {
   }
 
   /** Removes a node from its bucket, if it is in one. */
-  void remove(Node<K, V> node) {
+  void remove(TimedNode<K, V> node) {
     int slot = node.wheelSlot;
     if (slot < 0) {
       return;
     }
-    Node<K, V> prev = node.timePrev;
-    Node<K, V> next = node.timeNext;
+    TimedNode<K, V> prev = node.timePrev;
+    TimedNode<K, V> next = node.timeNext;
     if (prev == null) {
       heads[slot] = next;
     } else {
@@ -163,7 +163,7 @@ final class TimerWheel<K, V> {
    * Moves the wheel's time to {@code nowNanos}, handing every node whose deadline has passed to
    * {@code onExpired} (already detached from the wheel) and cascading the others down.
    */
-  void advance(long nowNanos, Consumer<Node<K, V>> onExpired) {
+  void advance(long nowNanos, Consumer<TimedNode<K, V>> onExpired) {
     long previous = nanos;
     if (nowNanos - previous <= 0) {
       return;
@@ -193,12 +193,12 @@ final class TimerWheel<K, V> {
    * the start of its deadline's bucket on every level. O(bucket size), so it serves exact answers
    * ({@code size()}, {@code cleanUp()}) rather than every write.
    */
-  void expireCurrentBucket(long nowNanos, Consumer<Node<K, V>> onExpired) {
+  void expireCurrentBucket(long nowNanos, Consumer<TimedNode<K, V>> onExpired) {
     int slot = currentSlot();
     boolean empty = true;
     long min = 0;
-    for (Node<K, V> node = heads[slot]; node != null; ) {
-      Node<K, V> next = node.timeNext;
+    for (TimedNode<K, V> node = heads[slot]; node != null; ) {
+      TimedNode<K, V> next = node.timeNext;
       long deadline = node.expiresAtNanos;
       if (Node.isExpired(deadline, nowNanos)) {
         remove(node);
@@ -215,12 +215,12 @@ final class TimerWheel<K, V> {
     currentMin = min;
   }
 
-  private void expireBucket(int slot, long nowNanos, Consumer<Node<K, V>> onExpired) {
+  private void expireBucket(int slot, long nowNanos, Consumer<TimedNode<K, V>> onExpired) {
     // Detach the whole list first: a node rescheduled below may land in this same slot again.
-    Node<K, V> node = heads[slot];
+    TimedNode<K, V> node = heads[slot];
     heads[slot] = null;
     while (node != null) {
-      Node<K, V> next = node.timeNext;
+      TimedNode<K, V> next = node.timeNext;
       node.timePrev = null;
       node.timeNext = null;
       node.wheelSlot = -1;
@@ -264,10 +264,10 @@ final class TimerWheel<K, V> {
    */
   @SuppressWarnings("unchecked")
   void rebuild(long wheelNanos) {
-    Node<K, V>[] nodes = (Node<K, V>[]) new Node<?, ?>[size];
+    TimedNode<K, V>[] nodes = (TimedNode<K, V>[]) new TimedNode<?, ?>[size];
     int n = 0;
     for (int slot = 0; slot < heads.length; slot++) {
-      for (Node<K, V> node = heads[slot]; node != null; node = node.timeNext) {
+      for (TimedNode<K, V> node = heads[slot]; node != null; node = node.timeNext) {
         nodes[n++] = node;
       }
       heads[slot] = null;
@@ -276,7 +276,7 @@ final class TimerWheel<K, V> {
     nanos = wheelNanos;
     currentMinKnown = false;
     for (int i = 0; i < n; i++) {
-      Node<K, V> node = nodes[i];
+      TimedNode<K, V> node = nodes[i];
       node.wheelSlot = -1;
       schedule(node);
     }

@@ -61,8 +61,9 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
   /** A tie at or above this estimate is settled by a coin (see RankClock#admits). */
   static final int WARM_FREQ = 6;
 
-  static final byte SMALL = 0;
-  static final byte MAIN = 1;
+  /** Queue choices for {@link #enqueue}: the admission queue, or main (flag {@code IN_MAIN}). */
+  private static final boolean SMALL = false;
+  private static final boolean MAIN = true;
 
   private final RankClock clock;
   /**
@@ -219,16 +220,22 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
     queueOf(node).unlink(node);
   }
 
+  @Override
+  public void onReplace(Node<K, V> old, Node<K, V> fresh) {
+    queueOf(old).replace(old, fresh); // the flags, with the queue's, were copied already
+    fresh.setPolicyRank(old.policyRank());
+  }
+
   private PolicyDeque<K, V> queueOf(Node<K, V> node) {
-    return (node.policyQueue == SMALL) ? state.small : state.main;
+    return node.has(Node.IN_MAIN) ? state.main : state.small;
   }
 
   /** Adds a node at a queue's young end, with {@code freq} hits left to its credit. */
-  private void enqueue(Node<K, V> node, byte queue, int freq) {
+  private void enqueue(Node<K, V> node, boolean main, int freq) {
     node.setFreqOpaque(freq);
     node.policyCredit = (byte) freq;
-    node.policyQueue = queue;
-    node.policyRank = nextRank();
+    node.set(Node.IN_MAIN, main);
+    node.setPolicyRank(nextRank());
     queueOf(node).addLast(node);
   }
 
@@ -285,7 +292,7 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
     State<K, V> s = state;
     for (Node<K, V> candidate; (candidate = s.small.head) != null; ) {
       int freq = credit(candidate);
-      if ((candidate.weight == 0) || (freq >= PROMOTE_FREQ)) {
+      if ((candidate.weight() == 0) || (freq >= PROMOTE_FREQ)) {
         // Used again while in small (or never a victim): no contest. Its hits paid for the move,
         // unless the cache is still filling, where nothing has contested them yet.
         promote(candidate, mainHasRoom ? freq : 0);
@@ -334,19 +341,19 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
       if (node == null) {
         return null;
       }
-      if (bounded && (node.policyRank - limitRank > 0)) {
+      if (bounded && (node.policyRank() - limitRank > 0)) {
         s.rotated = true; // another stripe's main now holds the oldest: let eviction look there
         return null;
       }
       int freq = credit(node);
-      if (node.weight > 0) {
+      if (node.weight() > 0) {
         if (freq == 0) {
           return node;
         }
         node.setFreqOpaque(freq - 1); // a reader's racing increment may be lost: one hit
         node.policyCredit = (byte) (freq - 1);
       }
-      node.policyRank = nextRank();
+      node.setPolicyRank(nextRank());
       s.main.moveToLast(node);
     }
     return null;
@@ -381,7 +388,7 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
 
   @Override
   public int rank(Node<K, V> node) {
-    return node.policyRank; // racy read when called without the lock: a hint only
+    return node.policyRank(); // racy read when called without the lock: a hint only
   }
 
   @Override

@@ -235,6 +235,44 @@ final class TreeBin<K, V> {
     root = (updated == EMPTY) ? null : updated; // volatile: publishes the new path
   }
 
+  /**
+   * Puts {@code fresh}, a node of the same key, where {@code old} is: a new path to it, found by
+   * identity (no {@code compareTo}), published at once, so a reader finds one of the two nodes.
+   */
+  void replace(Node<K, V> old, Node<K, V> fresh) {
+    Node<K, V>[] was = others;
+    for (int i = 0; i < was.length; i++) {
+      if (was[i] == old) {
+        Node<K, V>[] copy = was.clone();
+        copy[i] = fresh;
+        others = copy; // volatile: publishes the array and the fresh node to readers
+        return;
+      }
+    }
+    TreeNode<K, V> updated = replace(root, old, fresh);
+    if (updated == null) {
+      throw new IllegalStateException("Node not in its bin: " + old);
+    }
+    root = updated; // volatile: publishes the new path and the fresh node to readers
+  }
+
+  /** The subtree with {@code old} swapped for {@code fresh}, or null if it is not there. */
+  private static <K, V> TreeNode<K, V> replace(TreeNode<K, V> t, Node<K, V> old,
+      Node<K, V> fresh) {
+    if (t == null) {
+      return null;
+    }
+    if (t.entry == old) {
+      return new TreeNode<>(fresh, t.left, t.right);
+    }
+    TreeNode<K, V> left = replace(t.left, old, fresh);
+    if (left != null) {
+      return new TreeNode<>(t.entry, left, t.right);
+    }
+    TreeNode<K, V> right = replace(t.right, old, fresh);
+    return (right == null) ? null : new TreeNode<>(t.entry, t.left, right);
+  }
+
   /** Every node of the bin, in no particular order. */
   void forEach(Consumer<Node<K, V>> action) {
     forEach(root, action);

@@ -11,10 +11,10 @@ package dev.hourglass.cache.internal;
  * @param <V> the type of values
  */
 final class WriteOrderDeque<K, V> {
-  Node<K, V> head;
-  Node<K, V> tail;
+  TimedNode<K, V> head;
+  TimedNode<K, V> tail;
 
-  void addLast(Node<K, V> node) {
+  void addLast(TimedNode<K, V> node) {
     node.timePrev = tail;
     node.timeNext = null;
     if (tail == null) {
@@ -26,16 +26,16 @@ final class WriteOrderDeque<K, V> {
     node.set(Node.IN_WRITE_QUEUE, true);
   }
 
-  void moveToLast(Node<K, V> node) {
+  void moveToLast(TimedNode<K, V> node) {
     if (node != tail) {
       unlink(node);
       addLast(node);
     }
   }
 
-  void unlink(Node<K, V> node) {
-    Node<K, V> prev = node.timePrev;
-    Node<K, V> next = node.timeNext;
+  void unlink(TimedNode<K, V> node) {
+    TimedNode<K, V> prev = node.timePrev;
+    TimedNode<K, V> next = node.timeNext;
     if (prev == null) {
       head = next;
     } else {

@@ -59,8 +59,13 @@ public final class Invariants {
       assertThat(node.hash).isEqualTo(StripedCache.spread(node.key.hashCode()));
       assertThat(striped.stripeFor(node.hash)).as("node in the wrong stripe").isSameAs(stripe);
       assertThat(stripe.findLocked(node.key, node.hash)).as("node not findable").isSameAs(node);
-      weight += node.weight;
-      if (node.has(Node.IN_WRITE_QUEUE) || (node.wheelSlot >= 0)) {
+      weight += node.weight();
+      assertThat(node.shape() & ~Nodes.TIMED).as("node class of %s", node)
+          .isEqualTo(striped.nodeShape & ~Nodes.TIMED);
+      if (((striped.nodeShape & Nodes.TIMED) != 0) || (node.expiresAt() != Node.NEVER)) {
+        assertThat(node.timed()).as("a node that may expire is timed: %s", node).isTrue();
+      }
+      if (node.has(Node.IN_WRITE_QUEUE) || (node.wheelSlot() >= 0)) {
         timed++;
       }
     }
@@ -72,22 +77,23 @@ public final class Invariants {
       TinyLfuPolicy<Object, Object> policy = (TinyLfuPolicy<Object, Object>) stripe.policy;
       int[] counts = new int[2];
       long[] weights = new long[2];
-      byte[] queues = {TinyLfuPolicy.SMALL, TinyLfuPolicy.MAIN};
+      boolean[] inMain = {false, true};
       List<PolicyDeque<Object, Object>> deques = List.of(policy.small(), policy.main());
       for (int q = 0; q < 2; q++) {
         Node<Object, Object> prev = null;
-        for (Node<Object, Object> e = deques.get(q).head; e != null; e = e.policyNext) {
+        for (Node<Object, Object> e = deques.get(q).head; e != null; e = e.policyNext()) {
           assertThat(table).as("policy holds a node not in the table").contains(e);
-          assertThat(e.policyPrev).isSameAs(prev);
-          assertThat(e.policyQueue).as("queue tag of %s", e).isEqualTo(queues[q]);
+          assertThat(e.policyPrev()).isSameAs(prev);
+          assertThat(e.has(Node.IN_MAIN)).as("queue tag of %s", e).isEqualTo(inMain[q]);
           assertThat(e.freqOpaque()).as("hit count").isBetween(0, TinyLfuPolicy.MAX_FREQ);
           assertThat(e.policyCredit).as("credited hits").isBetween((byte) 0, (byte) 3);
           if (prev != null) {
-            assertThat(e.policyRank - prev.policyRank).as("ranks grow along a queue").isPositive();
+            assertThat(e.policyRank() - prev.policyRank()).as("ranks grow along a queue")
+                .isPositive();
           }
           prev = e;
           counts[q]++;
-          weights[q] += e.weight;
+          weights[q] += e.weight();
         }
         assertThat(deques.get(q).tail).isSameAs(prev);
       }
@@ -99,8 +105,8 @@ public final class Invariants {
     }
     int queued = 0;
     if (stripe.writeOrder != null) {
-      Node<Object, Object> prev = null;
-      for (Node<Object, Object> e = stripe.writeOrder.head; e != null; e = e.timeNext) {
+      TimedNode<Object, Object> prev = null;
+      for (TimedNode<Object, Object> e = stripe.writeOrder.head; e != null; e = e.timeNext) {
         assertThat(table).as("write queue holds a node not in the table").contains(e);
         assertThat(e.has(Node.IN_WRITE_QUEUE)).isTrue();
         assertThat(e.timePrev).isSameAs(prev);

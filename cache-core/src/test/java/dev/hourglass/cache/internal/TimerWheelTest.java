@@ -22,9 +22,9 @@ final class TimerWheelTest {
   void advance_expiresEachNodeOnTimeAndNeverEarly(long start) { // the last two wrap past MAX
     Random random = new Random(start ^ 42);
     TimerWheel<Integer, Integer> wheel = new TimerWheel<>(start);
-    List<Node<Integer, Integer>> nodes = new ArrayList<>();
+    List<TimedNode<Integer, Integer>> nodes = new ArrayList<>();
     for (int i = 0; i < 5_000; i++) {
-      Node<Integer, Integer> node = new Node<>(i, i, i);
+      TimedNode<Integer, Integer> node = new TimedNode<>(i, i, i);
       long range = switch (i % 5) {
         case 0 -> TimeUnit.SECONDS.toNanos(2);
         case 1 -> TimeUnit.MINUTES.toNanos(5);
@@ -36,7 +36,7 @@ final class TimerWheelTest {
       wheel.schedule(node);
       nodes.add(node);
     }
-    List<Node<Integer, Integer>> expired = new ArrayList<>();
+    List<TimedNode<Integer, Integer>> expired = new ArrayList<>();
     long now = start;
     long horizon = start + TimeUnit.DAYS.toNanos(365L * 21);
     while (now - horizon < 0) {
@@ -52,7 +52,7 @@ final class TimerWheelTest {
         assertThat(at - node.expiresAtNanos).as("never early").isGreaterThanOrEqualTo(0);
         expired.add(node);
       });
-      for (Node<Integer, Integer> node : nodes) {
+      for (TimedNode<Integer, Integer> node : nodes) {
         if (node.wheelSlot >= 0) {
           assertThat(now - node.expiresAtNanos).as("within one bucket").isLessThan(BUCKET);
         }
@@ -70,10 +70,10 @@ final class TimerWheelTest {
   @ValueSource(longs = {0L, Long.MAX_VALUE - 1})
   void currentBucket_boundFollowsDeadlinesMovedEarlier(long start) {
     TimerWheel<Integer, Integer> wheel = new TimerWheel<>(start);
-    Node<Integer, Integer> late = new Node<>(1, 1, 1);
+    TimedNode<Integer, Integer> late = new TimedNode<>(1, 1, 1);
     late.expiresAtNanos = start + BUCKET - 1; // end of the current bucket
     wheel.schedule(late);
-    List<Node<Integer, Integer>> expired = new ArrayList<>();
+    List<TimedNode<Integer, Integer>> expired = new ArrayList<>();
     assertThat(wheel.currentBucketMayHaveExpired(start)).as("unknown before a scan").isTrue();
     wheel.expireCurrentBucket(start, expired::add);
     assertThat(expired).isEmpty();
@@ -81,7 +81,7 @@ final class TimerWheelTest {
     late.expiresAtNanos = start + 1; // an expireAfterRead moved it earlier, same bucket
     wheel.reschedule(late);
     assertThat(wheel.currentBucketMayHaveExpired(start + 1)).isTrue();
-    Node<Integer, Integer> past = new Node<>(2, 2, 2);
+    TimedNode<Integer, Integer> past = new TimedNode<>(2, 2, 2);
     past.expiresAtNanos = start - 5; // a lagging writer's deadline, already passed
     wheel.schedule(past);
     wheel.expireCurrentBucket(start + 1, expired::add);
@@ -94,15 +94,15 @@ final class TimerWheelTest {
   void rescheduleAndRemove_keepTheWheelConsistent(int seed) {
     Random random = new Random(seed);
     TimerWheel<Integer, Integer> wheel = new TimerWheel<>(0);
-    List<Node<Integer, Integer>> nodes = new ArrayList<>();
+    List<TimedNode<Integer, Integer>> nodes = new ArrayList<>();
     for (int i = 0; i < 1_000; i++) {
-      Node<Integer, Integer> node = new Node<>(i, i, i);
+      TimedNode<Integer, Integer> node = new TimedNode<>(i, i, i);
       node.expiresAtNanos = 1 + (long) (random.nextDouble() * TimeUnit.HOURS.toNanos(2));
       wheel.schedule(node);
       nodes.add(node);
     }
     for (int i = 0; i < 2_000; i++) {
-      Node<Integer, Integer> node = nodes.get(random.nextInt(nodes.size()));
+      TimedNode<Integer, Integer> node = nodes.get(random.nextInt(nodes.size()));
       if (random.nextBoolean()) {
         node.expiresAtNanos = 1 + (long) (random.nextDouble() * TimeUnit.HOURS.toNanos(2));
         wheel.reschedule(node);
@@ -112,7 +112,7 @@ final class TimerWheelTest {
     }
     long remaining = nodes.stream().filter(n -> n.wheelSlot >= 0).count();
     assertThat(wheel.size()).isEqualTo((int) remaining);
-    List<Node<Integer, Integer>> expired = new ArrayList<>();
+    List<TimedNode<Integer, Integer>> expired = new ArrayList<>();
     wheel.advance(TimeUnit.HOURS.toNanos(3), expired::add);
     assertThat(expired).hasSize((int) remaining);
     assertThat(wheel.size()).isZero();
