@@ -178,6 +178,15 @@ class StripedCache<K, V> implements Cache<K, V> {
   }
 
   private V readValue(Stripe<K, V> stripe, Node<K, V> node, boolean recordAccess) {
+    if (!node.timed()) {
+      // No deadline to pair with: the value's one volatile load is the answer.
+      V value = node.value;
+      EvictionPolicy<K, V> policy = stripe.policy;
+      if ((value != null) && recordAccess && (policy != null)) {
+        policy.onHit(node); // writes at most the node's own counter, and only below its cap
+      }
+      return value;
+    }
     long deadline;
     V value;
     int seq;
