@@ -227,6 +227,7 @@ public final class BenchMain {
     traces.add(Trace.zipf(0.99, 100_000, events, 2));
     traces.add(Trace.scans(events, 3));
     traces.add(Trace.loop(events));
+    traces.add(Trace.phases(events)); // frequency-heavy, then recency-heavy, then back
     for (Path file : userTraces) {
       traces.add(Trace.text(file, null));
     }

@@ -115,6 +115,25 @@ public record Trace(String name, String source, int[] keys, int distinct, int[] 
         new int[] {2_500, 5_000, 7_500, 10_000});
   }
 
+  /**
+   * A phase change: Zipf(0.99) over 100,000 keys, then a loop over 10,500 other keys, then the
+   * Zipf phase again. A policy tuned for one phase loses the next unless it adapts.
+   */
+  public static Trace phases(int events) {
+    int third = events / 3;
+    Trace zipf = zipf(0.99, 100_000, 2 * third, 7);
+    int[] keys = new int[3 * third];
+    int[] z = zipf.keys();
+    System.arraycopy(z, 0, keys, 0, third);
+    int base = zipf.distinct();
+    for (int i = 0; i < third; i++) {
+      keys[third + i] = base + (i % 10_500);
+    }
+    System.arraycopy(z, third, keys, 2 * third, third);
+    return new Trace("phases(zipf,loop,zipf)", "synthetic: Zipf 0.99, a 10,500-key loop, Zipf",
+        keys, base + 10_500, new int[] {1_000, 5_000, 10_000});
+  }
+
   private static Trace dense(String name, String source, int[] raw, int[] sizes) {
     Map<Integer, Integer> ids = new HashMap<>();
     int[] keys = new int[raw.length];

@@ -84,7 +84,7 @@ public final class CandidateTable {
     traces.add(Trace.zipf(0.99, 100_000, events, 2));
     traces.add(Trace.scans(events, 3));
     traces.add(Trace.loop(events));
-    traces.add(phases(events));
+    traces.add(Trace.phases(events));
 
     List<String> columns = new ArrayList<>(List.of("LRU", "Caffeine", "Hourglass"));
     if (only != null) {
@@ -150,24 +150,5 @@ public final class CandidateTable {
       }
     }
     return (double) hits / trace.keys().length;
-  }
-
-  /**
-   * A phase change: Zipf(0.99) over 100,000 keys, then a loop over 10,500 other keys, then the
-   * Zipf phase again. A policy tuned for one phase loses the next unless it adapts.
-   */
-  static Trace phases(int events) {
-    int third = events / 3;
-    Trace zipf = Trace.zipf(0.99, 100_000, 2 * third, 7);
-    int[] keys = new int[3 * third];
-    int[] z = zipf.keys();
-    System.arraycopy(z, 0, keys, 0, third);
-    int base = zipf.distinct();
-    for (int i = 0; i < third; i++) {
-      keys[third + i] = base + (i % 10_500);
-    }
-    System.arraycopy(z, third, keys, 2 * third, third);
-    return new Trace("phases(zipf,loop,zipf)", "synthetic: Zipf 0.99, a 10,500-key loop, Zipf",
-        keys, base + 10_500, new int[] {1_000, 5_000, 10_000});
   }
 }
