@@ -21,9 +21,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  * misses, load successes and failures, evictions) agree; and the removal notifications delivered
  * during the step are exactly those the model predicts (replaced, explicit), or are allowed by it
  * (an expired entry, notified once, at or after its deadline; a size eviction of an entry that was
- * live, the bound then holding). At the end everything timed expires and every value ever stored
- * has been notified exactly once or is still present, and the internal structures agree
- * ({@link Invariants}).
+ * live, the bound then holding); and the internal structures agree ({@link Invariants}: the table,
+ * the policy's queues and counters, each node's class, the time structures and the weights). At
+ * the end everything timed expires and every value ever stored has been notified exactly once or
+ * is still present.
  *
  * <p>The sequences also generate the triggers of the bugs that escaped the other suites: an
  * {@code Expiry} whose reads shorten some lifetimes and lengthen others ({@code EXPIRY_READ});
@@ -196,6 +197,7 @@ final class ModelBasedTest {
     void run() throws InterruptedException {
       for (int step = 0; step < STEPS; step++) {
         step(step);
+        Invariants.check(cache); // table, policy queues, node classes, time structures, weights
       }
       // Everything timed expires; afterwards each stored value was notified once, or is present.
       ticker.advance(Duration.ofDays(1));

@@ -107,6 +107,12 @@ class Node<K, V> {
   static final byte RETIRED = 4;
   /** Flag, the policy's: the node is in its main queue (else in its admission queue). */
   static final byte IN_MAIN = 8;
+  /**
+   * Flag: a timed copy replaced the node (see Stripe#withTime), whose value was then cleared. A
+   * lock-free reader that finds the value null on such a node looks the key up again. Stored
+   * before the value's release store that clears it, so a reader that loads the null sees it.
+   */
+  static final byte MOVED = 16;
 
   final K key;
   final int hash;

@@ -218,8 +218,11 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    * Replaces an untimed node, which is about to get a deadline (a {@code put} with its own time to
    * live in a cache without configured expiry), by a timed copy in the same places: its bin and
    * its policy queue. Readers walking the chain through the old node go on past it (its next link
-   * stays); a reader that already holds it reads its value, which is kept, and so answers as if
-   * its read came before this write. Calls no user code.
+   * stays). The old node is then marked {@link Node#MOVED} and its value cleared: a lock-free
+   * reader that already holds it (a lookup, an iterator's snapshot, a write's look before it
+   * locks) and finds the value gone looks the key up again and finds the copy, so it never
+   * reports a miss for a present key nor shows a value after the copy expired or was removed.
+   * Calls no user code.
    */
   @GuardedBy("this")
   private Node<K, V> withTime(Node<K, V> node) {
@@ -228,8 +231,10 @@ final class Stripe<K, V> extends StripeTable<K, V> {
     if (policy != null) {
       policy.onReplace(node, fresh);
     }
-    replace(node, fresh);
+    replace(node, fresh); // release: the copy is in the bin before the old value is cleared
     node.set(Node.RETIRED, true); // buffered reads of the old node are ignored
+    node.set(Node.MOVED, true); // plain: published by the release store below
+    node.setValueRelease(null); // a reader that loads this null sees MOVED, and the copy
     return fresh;
   }
 

@@ -181,6 +181,9 @@ class StripedCache<K, V> implements Cache<K, V> {
     if (!node.timed()) {
       // No deadline to pair with: the value's one volatile load is the answer.
       V value = node.value;
+      if ((value == null) && node.has(Node.MOVED)) {
+        return read(node.key, recordAccess); // a timed copy replaced the node: read that
+      }
       EvictionPolicy<K, V> policy = stripe.policy;
       if ((value != null) && recordAccess && (policy != null)) {
         policy.onHit(node); // writes at most the node's own counter, and only below its cap
@@ -233,6 +236,10 @@ class StripedCache<K, V> implements Cache<K, V> {
       deadline = node.expiresAt();
       value = node.value;
     } while (!node.unchangedSince(seq, deadline));
+    if ((value == null) && node.has(Node.MOVED)) {
+      Node<K, V> copy = stripeFor(node.hash).find(node.key, node.hash); // see Node#MOVED
+      return (copy == null) ? null : peekValue(copy);
+    }
     if ((value == null) || ((deadline != Node.NEVER) && (ticker.read() - deadline >= 0))) {
       return null;
     }
@@ -367,6 +374,9 @@ class StripedCache<K, V> implements Cache<K, V> {
           seen = stripe.find(key, hash);
           long seenDeadline = Expiration.liveDeadline(seen, expected, now);
           if (seenDeadline == Expiration.NOT_LIVE) {
+            if ((seen != null) && seen.has(Node.MOVED)) {
+              continue; // a timed copy replaced the node read: look again (see Node#MOVED)
+            }
             return null; // nothing to replace; the finally delivers what earlier passes collected
           }
           seenLive = true;

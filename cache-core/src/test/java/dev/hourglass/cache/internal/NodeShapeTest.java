@@ -22,8 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Each cache shape gets the node class that carries only its fields (see Node, "One class per
  * shape"), and an untimed node that is given its own time to live is replaced by a timed copy
- * that keeps its value for readers, its place in the table and in the policy, its counters and
- * its weight.
+ * that takes its place in the table and in the policy, with its counters and weight, while a
+ * reader still holding the old node is sent on to the copy.
  */
 class NodeShapeTest {
   private static final Duration TTL = Duration.ofMinutes(1);
@@ -119,7 +119,8 @@ class NodeShapeTest {
       assertThat(after).isNotSameAs(before);
       assertThat(after.timed()).isTrue();
       assertThat(after.shape() & ~Nodes.TIMED).isEqualTo(before.shape());
-      assertThat(before.value).as("the old node keeps its value for readers").isEqualTo("old");
+      assertThat(before.value).as("the old node's value is cleared").isNull();
+      assertThat(before.has(Node.MOVED)).as("and readers holding it are sent on").isTrue();
       if (!shape.equals("unbounded")) {
         assertThat(after.freqOpaque()).as("hit counter kept, plus the write")
             .isGreaterThanOrEqualTo(freq);
@@ -205,8 +206,8 @@ class NodeShapeTest {
     Cache<Object, Object> cache = sameThread().concurrencyLevel(1).build();
     Key stored = new Key(1);
     cache.put(stored, "old");
-    // The lookup's equals (on the probe key) writes the copy; the lookup then reads the value
-    // of the node it matched, the old one.
+    // The lookup's equals (on the probe key) writes the copy; the lookup then reads the node it
+    // matched, the old one, whose cleared value sends it on to the copy.
     AtomicInteger writes = new AtomicInteger();
     onEquals.set(() -> {
       cache.put(stored, "new", TTL);
