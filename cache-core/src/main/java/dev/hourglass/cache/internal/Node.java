@@ -176,7 +176,7 @@ class Node<K, V> {
   void setValueAndDeadline(V value, long deadline) {
     initExpiresAt(deadline);
     byte seq = beginWrite();
-    storeValueRelease(value);
+    setValueRelease(value);
     endWrite(seq);
   }
 
@@ -242,9 +242,10 @@ class Node<K, V> {
   }
 
   /**
-   * Copies what the cache's structures know of {@code from}, which this node replaces: flags, the
-   * policy's counters, links and rank, and the weight. Under the lock, before this node is
-   * published.
+   * Copies the node's own state from {@code from}, which this node replaces: flags (the policy's
+   * queue tag among them), the policy's hit counter and credit, and the weight. The policy's links
+   * and rank are the policy's to move ({@link EvictionPolicy#onReplace}). Under the lock, before
+   * this node is published.
    */
   void copyStateFrom(Node<K, V> from) {
     flags = from.flags;
@@ -297,11 +298,6 @@ class Node<K, V> {
   /** Closes the write that {@link #beginWrite} opened with {@code seq}. */
   final void endWrite(byte seq) {
     WRITE_SEQ.setRelease(this, (byte) (seq + 2)); // even: after the write's stores
-  }
-
-  /** Stores the value with release semantics, in a write that TimedNode brackets. */
-  final void storeValueRelease(V value) {
-    VALUE.setRelease(this, value); // release: after the stores before it, and the value's fields
   }
 
   /**

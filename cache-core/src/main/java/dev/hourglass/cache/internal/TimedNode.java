@@ -70,13 +70,13 @@ class TimedNode<K, V> extends Node<K, V> {
     long old = expiresAtNanos;
     boolean later = (deadline == NEVER) || ((old != NEVER) && (deadline - old >= 0));
     if (later) {
-      storeValueRelease(value);
+      setValueRelease(value);
       if (old != deadline) {
         EXPIRES_AT.setRelease(this, deadline); // after the value: see Node's class note
       }
     } else {
       EXPIRES_AT.setRelease(this, deadline);
-      storeValueRelease(value); // after the earlier deadline: see Node's class note
+      setValueRelease(value); // after the earlier deadline: see Node's class note
     }
     endWrite(seq);
   }
