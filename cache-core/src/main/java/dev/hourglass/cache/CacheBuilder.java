@@ -40,6 +40,8 @@ public final class CacheBuilder<K, V> {
   /** The durations as given, for messages: the nanoseconds above may be saturated. */
   private Duration expireAfterWrite;
   private Duration expireAfterAccess;
+  private long refreshAfterWriteNanos = UNSET;
+  private Duration refreshAfterWrite;
   private Expiry<? super K, ? super V> expiry;
   private Ticker ticker;
   private Executor executor;
@@ -178,6 +180,38 @@ public final class CacheBuilder<K, V> {
   }
 
   /**
+   * Refreshes each entry a fixed time after it was created or its value last replaced: the first
+   * read of an entry older than {@code duration} returns the current value at once and starts one
+   * reload of it ({@link CacheLoader#asyncReload}) on the cache's executor; readers never wait for
+   * a refresh. The reloaded value replaces the old one unless the entry was written, removed or
+   * expired meanwhile (the write wins; a removed entry is not brought back). A reload that fails
+   * or returns null keeps the old value, is counted as a load failure and logged, and is tried
+   * again by a read one {@code duration} later: the cache serves the last good value while the
+   * source is down, until the entry expires.
+   *
+   * <p>Usually set shorter than {@link #expireAfterWrite}: hot entries are then reloaded in the
+   * background and never expire, while entries nobody reads expire. Needs a loader:
+   * {@link #build(CacheLoader)}.
+   *
+   * @param duration how old an entry is when a read refreshes it, positive; durations beyond
+   *     {@code long} nanoseconds are capped at about 146 years
+   * @return this builder
+   * @throws NullPointerException if {@code duration} is null
+   * @throws IllegalArgumentException if {@code duration} is zero or negative
+   * @throws IllegalStateException if it was already set
+   */
+  public CacheBuilder<K, V> refreshAfterWrite(Duration duration) {
+    Objects.requireNonNull(duration, "duration");
+    requireUnset("refreshAfterWrite", refreshAfterWrite);
+    if (duration.isNegative() || duration.isZero()) {
+      throw new IllegalArgumentException("refreshAfterWrite must be positive: " + duration);
+    }
+    this.refreshAfterWriteNanos = Expiry.toNanosSaturated(duration);
+    this.refreshAfterWrite = duration;
+    return this;
+  }
+
+  /**
    * Expires each entry after a lifetime that {@code expiry} chooses per entry, on create, update
    * and read. Excludes {@link #expireAfterWrite} and {@link #expireAfterAccess}.
    *
@@ -215,7 +249,8 @@ public final class CacheBuilder<K, V> {
   }
 
   /**
-   * Sets the executor that delivers removal notifications. The default is
+   * Sets the executor that delivers removal notifications and runs refreshes (the default
+   * {@link CacheLoader#asyncReload} runs {@link CacheLoader#reload} on it). The default is
    * {@link ForkJoinPool#commonPool()}; {@code Runnable::run} delivers them on the thread that
    * caused the removal, after it released its locks and after any load or compute of its own
    * landed (so a listener may use the same key). If the executor rejects a task, or throws
@@ -224,7 +259,7 @@ public final class CacheBuilder<K, V> {
    * normally. The scheduled clean-up of the default scheduler runs on worker threads, so a slow
    * listener under {@code Runnable::run} delays no other cache.
    *
-   * @param executor runs removal notifications
+   * @param executor runs removal notifications and refreshes
    * @return this builder
    * @throws NullPointerException if {@code executor} is null
    * @throws IllegalStateException if it was already set
@@ -295,9 +330,14 @@ public final class CacheBuilder<K, V> {
    * @param <V1> the value type of the cache
    * @return a new, empty cache
    * @throws IllegalStateException if settings conflict: a weigher without maximumWeight (or the
-   *     reverse), maximumSize with maximumWeight, or expireAfter with a fixed expiration
+   *     reverse), maximumSize with maximumWeight, or expireAfter with a fixed expiration; or if
+   *     refreshAfterWrite is set, which needs a loader
    */
   public <K1 extends K, V1 extends V> Cache<K1, V1> build() {
+    if (refreshAfterWrite != null) {
+      throw new IllegalStateException("refreshAfterWrite (" + refreshAfterWrite
+          + ") needs a loader: use build(CacheLoader)");
+    }
     return this.<K1, V1>spec(null).newCache();
   }
 
@@ -356,7 +396,8 @@ public final class CacheBuilder<K, V> {
         (scheduler == null) ? Scheduler.systemScheduler() : scheduler,
         (RemovalListener<? super K1, ? super V1>) removalListener,
         recordStats,
-        loader);
+        loader,
+        refreshAfterWriteNanos);
   }
 
   private static void requireUnset(String name, long current, long unset) {
@@ -397,6 +438,7 @@ public final class CacheBuilder<K, V> {
     if (maximumWeight != UNSET) s.append("maximumWeight=").append(maximumWeight).append(", ");
     if (expireAfterWrite != null) s.append("expireAfterWrite=").append(expireAfterWrite).append(", ");
     if (expireAfterAccess != null) s.append("expireAfterAccess=").append(expireAfterAccess).append(", ");
+    if (refreshAfterWrite != null) s.append("refreshAfterWrite=").append(refreshAfterWrite).append(", ");
     if (expiry != null) s.append("expiry, ");
     if (recordStats) s.append("recordStats, ");
     if (s.charAt(s.length() - 1) == ' ') s.setLength(s.length() - 2);

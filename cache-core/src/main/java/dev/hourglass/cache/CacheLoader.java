@@ -1,13 +1,22 @@
 package dev.hourglass.cache;
 
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 
 /**
  * Computes values for a {@link LoadingCache}.
  *
  * <p>Implementations must be thread-safe: different keys load concurrently. A loader runs without
  * any cache lock held, so a slow load delays only the callers of its own key.
+ *
+ * <p>A cache built with {@link CacheBuilder#refreshAfterWrite} also reloads entries in the
+ * background: {@link #asyncReload}, which by default runs {@link #reload} on the cache's
+ * executor, which by default calls {@link #load}. A loader may override any of them, for example
+ * to ask its source whether the old value is still current.
  *
  * @param <K> the type of keys
  * @param <V> the type of values
@@ -36,5 +45,66 @@ public interface CacheLoader<K, V> {
    */
   default Map<? extends K, ? extends V> loadAll(Set<? extends K> keys) throws Exception {
     throw new UnsupportedOperationException("loadAll");
+  }
+
+  /**
+   * Computes a new value for {@code key}, whose entry holds {@code oldValue}, for a refresh. The
+   * default calls {@link #load}.
+   *
+   * @param key the key to reload, never {@code null}
+   * @param oldValue the value the entry holds now, never {@code null}
+   * @return the new value; {@code null} keeps the old one (counted as a failed load)
+   * @throws Exception if the value cannot be computed; the entry keeps its old value
+   */
+  default V reload(K key, V oldValue) throws Exception {
+    return load(key);
+  }
+
+  /**
+   * Starts a refresh of {@code key}: returns a future of its new value, without waiting for it.
+   * The cache calls this on the thread of the read that found the entry due, so it should return
+   * at once; the default runs {@link #reload} on {@code executor}.
+   *
+   * @param key the key to reload, never {@code null}
+   * @param oldValue the value the entry holds now, never {@code null}
+   * @param executor the cache's executor
+   * @return a future of the new value; a future that completes with {@code null} or
+   *     exceptionally keeps the old value
+   * @throws NullPointerException if an argument is null
+   * @throws Exception if the reload cannot be started (an executor that rejects it, say); the
+   *     entry keeps its old value
+   */
+  default CompletableFuture<? extends V> asyncReload(K key, V oldValue, Executor executor)
+      throws Exception {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(oldValue, "oldValue");
+    Objects.requireNonNull(executor, "executor");
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return reload(key, oldValue);
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+        }
+        throw new CompletionException(e);
+      }
+    }, executor);
+  }
+
+  /**
+   * Computes new values for several present entries at once, for
+   * {@link LoadingCache#refreshAll}. The default throws {@link UnsupportedOperationException},
+   * which makes the cache reload them one by one with {@link #asyncReload}.
+   *
+   * @param oldValues the entries to reload, key to current value; unmodifiable, never empty
+   * @return the new values; a key left out, or mapped to nothing, keeps its old value; entries
+   *     for other keys are ignored
+   * @throws Exception if the values cannot be computed; every entry keeps its old value
+   */
+  default Map<? extends K, ? extends V> reloadAll(Map<? extends K, ? extends V> oldValues)
+      throws Exception {
+    throw new UnsupportedOperationException("reloadAll");
   }
 }

@@ -1,6 +1,7 @@
 package dev.hourglass.cache;
 
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
 /**
@@ -48,4 +49,30 @@ public interface LoadingCache<K, V> extends Cache<K, V> {
    * @throws RuntimeException or {@link Error} as thrown by the loader
    */
   Map<K, V> getAll(Iterable<? extends K> keys);
+
+  /**
+   * Reloads the entry for {@code key} in the background, or loads it if absent, and returns a
+   * future of the new value; never waits for it. A present entry keeps serving its old value
+   * until the reload completes, and gets the new one only if it was not written, removed or
+   * expired meanwhile (the write wins, and a removed entry is not brought back). A reload or load
+   * already running for the key (a refresh, or another caller's {@code get}) is joined, not
+   * repeated: the future is that one's.
+   *
+   * @param key the key
+   * @return a future of the reloaded or loaded value: {@code null} if the loader returned null
+   *     (a present entry then keeps its old value), exceptional if it failed (likewise)
+   * @throws NullPointerException if {@code key} is null
+   */
+  CompletableFuture<V> refresh(K key);
+
+  /**
+   * Refreshes every given key as {@link #refresh} does; present entries with one call of
+   * {@link CacheLoader#reloadAll} when the loader has a bulk form.
+   *
+   * @param keys the keys
+   * @return a future of the keys' new values, in the order of {@code keys}, leaving out keys
+   *     whose reload or load returned null; exceptional if any of them failed
+   * @throws NullPointerException if {@code keys} or any key is null; nothing is refreshed then
+   */
+  CompletableFuture<Map<K, V>> refreshAll(Iterable<? extends K> keys);
 }

@@ -30,6 +30,8 @@ import java.util.concurrent.Executor;
  * @param removalListener the listener, or null
  * @param recordStats whether to count statistics
  * @param loader the loader of a loading cache, or null
+ * @param refreshAfterWriteNanos how old an entry is when a read refreshes it, or -1; positive,
+ *     and only with a loader
  */
 public record CacheSpec<K, V>(
     int initialCapacity,
@@ -44,7 +46,8 @@ public record CacheSpec<K, V>(
     Scheduler scheduler,
     RemovalListener<? super K, ? super V> removalListener,
     boolean recordStats,
-    CacheLoader<? super K, V> loader) {
+    CacheLoader<? super K, V> loader,
+    long refreshAfterWriteNanos) {
 
   /** Validates what the builder cannot express wrongly but a direct caller could. */
   public CacheSpec {
@@ -57,6 +60,13 @@ public record CacheSpec<K, V>(
     Objects.requireNonNull(ticker, "ticker");
     Objects.requireNonNull(executor, "executor");
     Objects.requireNonNull(scheduler, "scheduler");
+    if ((refreshAfterWriteNanos == 0) || (refreshAfterWriteNanos < -1)) {
+      throw new IllegalArgumentException(
+          "refreshAfterWriteNanos must be positive or -1: " + refreshAfterWriteNanos);
+    }
+    if ((refreshAfterWriteNanos > 0) && (loader == null)) {
+      throw new IllegalStateException("refreshAfterWrite needs a loader");
+    }
   }
 
   /**

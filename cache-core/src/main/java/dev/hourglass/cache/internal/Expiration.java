@@ -53,6 +53,8 @@ final class Expiration<K, V> {
   final Ticker ticker;
   /** Whether the settings make entries expire at all. */
   private final boolean configured;
+  /** Whether the cache refreshes entries, so that every write records its time. */
+  private final boolean refreshes;
   /**
    * Set, once and for good, by the first write with a time to live of its own in a cache whose
    * settings do not expire entries: from then on writes read the ticker and maintenance expires.
@@ -61,7 +63,8 @@ final class Expiration<K, V> {
   private volatile boolean perEntryTtlUsed;
 
   Expiration(long expireAfterWriteNanos, long expireAfterAccessNanos,
-      Expiry<? super K, ? super V> expiry, Ticker ticker) {
+      Expiry<? super K, ? super V> expiry, Ticker ticker, boolean refreshes) {
+    this.refreshes = refreshes;
     this.expireAfterWriteNanos = Math.min(expireAfterWriteNanos, MAX_DURATION_NANOS);
     this.expireAfterAccessNanos = Math.min(expireAfterAccessNanos, MAX_DURATION_NANOS);
     this.accessToleranceNanos = Math.min(1_000_000L, Math.max(0, this.expireAfterAccessNanos) >> 6);
@@ -76,9 +79,12 @@ final class Expiration<K, V> {
     return configured;
   }
 
-  /** Whether any entry may have a deadline: the settings, or a write with its own time to live. */
+  /**
+   * Whether writes read the ticker: any entry may have a deadline (the settings, or a write with
+   * its own time to live), or the cache refreshes, so each write records its time.
+   */
   boolean timed() {
-    return configured || perEntryTtlUsed;
+    return configured || refreshes || perEntryTtlUsed;
   }
 
   /** Marks that a write with its own time to live happened (see perEntryTtlUsed). */

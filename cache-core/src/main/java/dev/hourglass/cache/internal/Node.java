@@ -16,7 +16,9 @@ import java.lang.invoke.VarHandle;
  *   <li>{@link TimedNode}: a deadline, time links and a wheel slot, for entries that may expire;
  *   <li>{@link Nodes.Bounded}, {@link Nodes.BoundedTimed}: the policy's links and rank, for a
  *       bounded cache;
- *   <li>{@link Nodes.Weighted}, {@link Nodes.WeightedTimed}: and a stored weight, for a weigher.
+ *   <li>{@link Nodes.Weighted}, {@link Nodes.WeightedTimed}: and a stored weight, for a weigher;
+ *   <li>{@link Nodes.Refreshing}: every field, and the write time and refresh state, for a cache
+ *       that refreshes ({@code refreshAfterWrite}), whatever its other settings.
  * </ul>
  * The fields a class lacks read as their neutral value through the accessors below (no
  * deadline, weight 1, no wheel slot); the policy's links exist only on bounded nodes. A cache
@@ -241,6 +243,40 @@ class Node<K, V> {
     return new IllegalStateException("the node of an unbounded cache has no policy links: " + this);
   }
 
+  /* ---------------- Refresh ---------------- */
+
+  /**
+   * The ticker reading of the last write of the value: only a node of a cache that refreshes
+   * ({@link Nodes.Refreshing}) keeps it. Under the lock, or racily by a reader deciding whether the
+   * entry is due for a refresh (a stale answer starts a refresh early or late; the refresh's own
+   * token, not this time, decides whether its result is installed).
+   */
+  long writtenAtNanos() {
+    return 0;
+  }
+
+  /** Records the write time; a node that does not refresh has none to keep. Under the lock. */
+  void setWrittenAtNanos(long now) {}
+
+  /**
+   * The node's refresh state: null when none is running or backing off, else the
+   * {@link Refresh} that runs or last failed. Acquire: a reader that sees a refresh sees it whole.
+   */
+  Refresh refreshAcquire() {
+    return null;
+  }
+
+  /** Claims the node's refresh state from {@code expected}; false on a node that never refreshes. */
+  boolean casRefresh(Refresh expected, Refresh next) {
+    return false;
+  }
+
+  /**
+   * A write replaced the value: a refresh running now installs nothing (its token is gone). Under
+   * the lock.
+   */
+  void clearRefresh() {}
+
   /**
    * Copies the node's own state from {@code from}, which this node replaces: flags (the policy's
    * queue tag among them), the policy's hit counter and credit, and the weight. The policy's links
@@ -249,6 +285,7 @@ class Node<K, V> {
    */
   void copyStateFrom(Node<K, V> from) {
     flags = from.flags;
+    setWrittenAtNanos(from.writtenAtNanos());
     FREQ.set(this, (byte) from.freqOpaque()); // plain: published later by the bin's release store
     policyCredit = from.policyCredit;
     setWeight(from.weight());

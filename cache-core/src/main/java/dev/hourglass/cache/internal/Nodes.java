@@ -1,5 +1,8 @@
 package dev.hourglass.cache.internal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * The node classes of the bounded shapes, and the factory that picks a node's class from its
  * cache's shape (see {@link Node}, "One class per shape").
@@ -16,11 +19,19 @@ final class Nodes {
   static final int BOUNDED = 2;
   /** Shape bit: the cache has a weigher, so each node stores its weight. Implies BOUNDED. */
   static final int WEIGHTED = 4;
+  /**
+   * Shape bit: the cache refreshes entries ({@code refreshAfterWrite}). Implies TIMED: a write
+   * records its time. Every such node is a {@link Refreshing}, whatever the other bits.
+   */
+  static final int REFRESH = 8;
 
   private Nodes() {}
 
   /** A new, unpublished node of the class {@code shape} calls for. */
   static <K, V> Node<K, V> create(int shape, K key, int hash, V value) {
+    if ((shape & REFRESH) != 0) {
+      return new Refreshing<>(shape | TIMED, key, hash, value);
+    }
     switch (shape) {
       case 0:
         return new Node<>(key, hash, value);
@@ -176,6 +187,113 @@ final class Nodes {
     @Override
     void setWeight(long weight) {
       this.weight = weight;
+    }
+  }
+
+  /**
+   * The node of a cache that refreshes: every field of the other shapes (whichever of them the
+   * cache uses), the time of the last write, and the refresh state (see {@link Refresh}). One
+   * class rather than four: refreshing caches are few, and the write time already costs as much
+   * as the fields a smaller class would save.
+   */
+  static final class Refreshing<K, V> extends TimedNode<K, V> {
+    private static final VarHandle REFRESH_STATE;
+
+    static {
+      try {
+        REFRESH_STATE = MethodHandles.lookup()
+            .findVarHandle(Refreshing.class, "refresh", Refresh.class);
+      } catch (ReflectiveOperationException e) {
+        throw new ExceptionInInitializerError(e);
+      }
+    }
+
+    private final int shape;
+    private Node<K, V> policyPrev;
+    private Node<K, V> policyNext;
+    private int policyRank;
+    private long weight = 1;
+    /** Written under the lock; read racily by readers, see Node#writtenAtNanos. */
+    private volatile long writtenAtNanos;
+    /** Null, or the refresh running or last failed; CAS by readers, cleared under the lock. */
+    private volatile Refresh refresh;
+
+    Refreshing(int shape, K key, int hash, V value) {
+      super(key, hash, value);
+      this.shape = shape;
+    }
+
+    @Override
+    int shape() {
+      return shape;
+    }
+
+    @Override
+    Node<K, V> policyPrev() {
+      return policyPrev;
+    }
+
+    @Override
+    void setPolicyPrev(Node<K, V> prev) {
+      policyPrev = prev;
+    }
+
+    @Override
+    Node<K, V> policyNext() {
+      return policyNext;
+    }
+
+    @Override
+    void setPolicyNext(Node<K, V> next) {
+      policyNext = next;
+    }
+
+    @Override
+    int policyRank() {
+      return policyRank; // racy when eviction samples it without the lock: a hint only
+    }
+
+    @Override
+    void setPolicyRank(int rank) {
+      policyRank = rank;
+    }
+
+    @Override
+    long weight() {
+      return weight;
+    }
+
+    @Override
+    void setWeight(long weight) {
+      this.weight = weight;
+    }
+
+    @Override
+    long writtenAtNanos() {
+      return writtenAtNanos;
+    }
+
+    @Override
+    void setWrittenAtNanos(long now) {
+      writtenAtNanos = now; // volatile: a reader deciding on a refresh sees a whole long
+    }
+
+    @Override
+    Refresh refreshAcquire() {
+      return refresh; // volatile read: acquire
+    }
+
+    @Override
+    boolean casRefresh(Refresh expected, Refresh next) {
+      // One claimant per state: concurrent readers of a due entry start one refresh.
+      return REFRESH_STATE.compareAndSet(this, expected, next);
+    }
+
+    @Override
+    void clearRefresh() {
+      if (refresh != null) {
+        refresh = null; // volatile: a reader after this write's unlock claims anew
+      }
     }
   }
 }

@@ -67,7 +67,7 @@ final class SingleFlight<K, V> {
       for (;;) {
         claim = new Flight(key, hash, true);
         V value = cache.write(Op.CLAIM_LOAD, key, hash, null, null, 0, Expiration.NO_TTL, claim,
-            removals);
+            null, removals);
         if (value != null) {
           recordHits(recordStats, 1);
           return value;
@@ -107,7 +107,8 @@ final class SingleFlight<K, V> {
       int hash = StripedCache.spread(key.hashCode());
       mine = new Flight(key, hash, false);
       Op claim = (kind == ComputeKind.IF_PRESENT) ? Op.CLAIM_IF_PRESENT : Op.CLAIM_COMPUTE;
-      V old = cache.write(claim, key, hash, null, null, 0, Expiration.NO_TTL, mine, removals);
+      V old = cache.write(claim, key, hash, null, null, 0, Expiration.NO_TTL, mine, null,
+          removals);
       if ((kind == ComputeKind.IF_PRESENT) && (old == null)) {
         return null; // computeIfPresent on an absent key: nothing was registered
       }
@@ -204,7 +205,7 @@ final class SingleFlight<K, V> {
       boolean timeLoad) {
     flight.timed = timeLoad;
     cache.write(Op.INSTALL, key, flight.hash, value, null, weight, Expiration.NO_TTL, flight,
-        removals);
+        null, removals);
   }
 
   /**
@@ -266,7 +267,7 @@ final class SingleFlight<K, V> {
         Flight claim = new Flight(key, hash, true);
         // The claim reads the ticker per key: a reading from before the loop goes stale.
         V value = cache.write(Op.CLAIM_LOAD, key, hash, null, null, 0, Expiration.NO_TTL, claim,
-            removals);
+            null, removals);
         now = claim.installedAtNanos;
         if (value != null) {
           found.put(key, value);

@@ -133,6 +133,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
       removals.add(node.key, node.value, RemovalCause.EXPIRED);
       return;
     }
+    node.setWrittenAtNanos(now); // before the insert's release store publishes the node
     insert(node);
     if (policy != null) {
       policy.onInsert(node, count);
@@ -171,6 +172,8 @@ final class Stripe<K, V> extends StripeTable<K, V> {
     long delta = weight - node.weight();
     node.setWeight(weight);
     node.set(Node.CUSTOM_TTL, customTtl);
+    node.setWrittenAtNanos(now); // before the value: a reader of the new value sees it not due
+    node.clearRefresh(); // a refresh running now installs nothing: this write wins
     node.setValueAndDeadline(value, deadline);
     if (policy != null) {
       policy.onUpdate(node, delta);

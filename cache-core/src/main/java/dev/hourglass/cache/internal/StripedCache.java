@@ -78,8 +78,15 @@ class StripedCache<K, V> implements Cache<K, V> {
    * cache without configured expiry adds {@link Nodes#TIMED}.
    */
   final int nodeShape;
-  private final Executor executor;
+  final Executor executor;
   private final Scheduler scheduler;
+  /**
+   * How old an entry is when a read refreshes it, or -1; read on every hit of a cache that
+   * refreshes, so held here (see {@link Refresher}).
+   */
+  private final long refreshAfterNanos;
+  /** Runs the refreshes of a loading cache; null for a cache without a loader. */
+  final Refresher<K, V> refresher;
   private final RemovalListener<? super K, ? super V> listener;
   /** Statistics, or null when not recorded. */
   final StatsCounter stats;
@@ -98,7 +105,12 @@ class StripedCache<K, V> implements Cache<K, V> {
   @SuppressWarnings("unchecked")
   StripedCache(CacheSpec<K, V> spec) {
     this.expiration = new Expiration<>(spec.expireAfterWriteNanos(),
-        spec.expireAfterAccessNanos(), spec.expiry(), spec.ticker());
+        spec.expireAfterAccessNanos(), spec.expiry(), spec.ticker(),
+        spec.refreshAfterWriteNanos() > 0);
+    this.refreshAfterNanos = (spec.refreshAfterWriteNanos() > 0)
+        ? Math.min(spec.refreshAfterWriteNanos(), Expiration.MAX_DURATION_NANOS) : -1;
+    this.refresher = (spec.loader() == null) ? null
+        : new Refresher<>(this, spec.loader(), refreshAfterNanos);
     this.ticker = spec.ticker();
     this.extendsOnRead = expiration.extendsOnRead();
     this.weigher = spec.weigher();
@@ -125,7 +137,8 @@ class StripedCache<K, V> implements Cache<K, V> {
         bounded ? TinyLfuPolicy.factory(spec.maximum(), stripeCount) : null;
     this.eviction = bounded ? new Eviction<>(spec.maximum(), policies) : null;
     this.nodeShape = (bounded ? Nodes.BOUNDED : 0) | ((weigher != null) ? Nodes.WEIGHTED : 0)
-        | (expiration.configured() ? Nodes.TIMED : 0);
+        | (expiration.configured() ? Nodes.TIMED : 0)
+        | ((refreshAfterNanos > 0) ? (Nodes.REFRESH | Nodes.TIMED) : 0);
     // The policy is told of hits directly; only reads that may move a deadline earlier need
     // the lock afterwards, to re-slot the node in the timer wheel.
     boolean needsBuffer = expiration.readsMayShorten();
@@ -201,8 +214,9 @@ class StripedCache<K, V> implements Cache<K, V> {
     if (value == null) {
       return null;
     }
+    long now = 0;
     if (deadline != Node.NEVER) {
-      long now = ticker.read();
+      now = ticker.read();
       if (now - deadline >= 0) {
         tryCleanUp(stripe, now);
         return null;
@@ -222,6 +236,14 @@ class StripedCache<K, V> implements Cache<K, V> {
     EvictionPolicy<K, V> policy = stripe.policy;
     if (recordAccess && (policy != null)) {
       policy.onHit(node); // writes at most the node's own counter, and only below its cap
+    }
+    if (recordAccess && (refreshAfterNanos > 0)) {
+      if (deadline == Node.NEVER) {
+        now = ticker.read();
+      }
+      if (now - node.writtenAtNanos() >= refreshAfterNanos) {
+        refresher.refreshDue(node, value, now); // returns at once: the reload runs elsewhere
+      }
     }
     return value;
   }
@@ -308,7 +330,14 @@ class StripedCache<K, V> implements Cache<K, V> {
     /** computeIfPresent's claim: registers {@code flight} only if a live value is present. */
     CLAIM_IF_PRESENT,
     /** Installs {@code flight}'s result ({@code value}, or null to remove) and unregisters it. */
-    INSTALL;
+    INSTALL,
+    /**
+     * Installs a refresh's result: replaces the live value {@code expected} only while the node
+     * still carries the refresh's token (a node that cannot carry one: while it holds
+     * {@code expected}). Returns the replaced value, or null if the result was dropped. Never
+     * waits for a flight: a load or compute of the key is a write, and wins.
+     */
+    REFRESH;
 
     /** Whether the stripe's maintenance runs after the change (a claim leaves it to the install). */
     boolean maintains() {
@@ -325,7 +354,7 @@ class StripedCache<K, V> implements Cache<K, V> {
      * claim or an install leaves both to its flight's owner.
      */
     boolean evicts() {
-      return (this == PUT) || (this == PUT_IF_ABSENT) || (this == REPLACE);
+      return (this == PUT) || (this == PUT_IF_ABSENT) || (this == REPLACE) || (this == REFRESH);
     }
   }
 
@@ -351,10 +380,11 @@ class StripedCache<K, V> implements Cache<K, V> {
    * @param ttlNanos a per-entry time to live, or {@link Expiration#NO_TTL}
    * @param flight the claim's new flight, or the flight an INSTALL lands; null otherwise. Its
    *     {@code installedAtNanos} records the ticker reading of the last pass.
+   * @param refresh for REFRESH, the refresh's token on the node, or null if it has none
    * @return what the {@link Op} says
    */
   final V write(Op op, K key, int hash, V value, V expected, long weight, long ttlNanos,
-      Flight flight, Removals<K, V> removals) {
+      Flight flight, Refresh refresh, Removals<K, V> removals) {
     Stripe<K, V> stripe = stripeFor(hash);
     boolean readsTicker = (ttlNanos >= 0) || ((flight != null) && flight.timed);
     long now = 0;
@@ -369,7 +399,7 @@ class StripedCache<K, V> implements Cache<K, V> {
         boolean seenLive = false;
         boolean validate = false; // whether the change must find the entry as seen here
         long deadline = Node.NEVER;
-        if (op == Op.REPLACE) {
+        if ((op == Op.REPLACE) || (op == Op.REFRESH)) {
           validate = true;
           seen = stripe.find(key, hash);
           long seenDeadline = Expiration.liveDeadline(seen, expected, now);
@@ -398,7 +428,9 @@ class StripedCache<K, V> implements Cache<K, V> {
         stripe.lockForWrite(); // guards the stripe's table, policy, time structures and flights
         try {
           Flight registered = stripe.flight(key, hash);
-          if ((registered != null) && (registered != flight)) {
+          if ((registered != null) && (op == Op.REFRESH)) {
+            return null; // a load or compute of the key is running: it writes, and wins
+          } else if ((registered != null) && (registered != flight)) {
             other = registered;
           } else {
             Node<K, V> node = stripe.findLocked(key, hash);
@@ -406,7 +438,7 @@ class StripedCache<K, V> implements Cache<K, V> {
               changed = true; // the entry changed since the expiry ran on it: run it again
             } else {
               result = change(op, stripe, node, key, hash, value, expected, weight, deadline,
-                  ttlNanos, flight, now, removals);
+                  ttlNanos, flight, refresh, now, removals);
             }
             if (op.maintains()) {
               stripe.maintain(now, removals);
@@ -447,8 +479,8 @@ class StripedCache<K, V> implements Cache<K, V> {
    */
   @GuardedBy("stripe")
   private V change(Op op, Stripe<K, V> stripe, Node<K, V> node, K key, int hash, V value,
-      V expected, long weight, long deadline, long ttlNanos, Flight flight, long now,
-      Removals<K, V> removals) {
+      V expected, long weight, long deadline, long ttlNanos, Flight flight, Refresh refresh,
+      long now, Removals<K, V> removals) {
     boolean live = isLive(node, now);
     switch (op) {
       case PUT:
@@ -464,6 +496,17 @@ class StripedCache<K, V> implements Cache<K, V> {
       case REPLACE: {
         V current = node.value;
         if (live && ((expected == null) || (current == expected))) {
+          stripe.update(node, value, weight, deadline, false, now, RemovalCause.REPLACED,
+              removals);
+          return current;
+        }
+        return null;
+      }
+      case REFRESH: {
+        V current = node.value;
+        // The token is cleared by every write of the node, so finding it means none came since.
+        boolean ours = (refresh == null) ? (current == expected) : (node.refreshAcquire() == refresh);
+        if (live && ours && (current == expected)) {
           stripe.update(node, value, weight, deadline, false, now, RemovalCause.REPLACED,
               removals);
           return current;
@@ -611,7 +654,7 @@ class StripedCache<K, V> implements Cache<K, V> {
     }
     long weight = weigh(key, value);
     return write(onlyIfAbsent ? Op.PUT_IF_ABSENT : Op.PUT, key, spread(key.hashCode()), value,
-        null, weight, ttlNanos, null, newRemovals());
+        null, weight, ttlNanos, null, null, newRemovals());
   }
 
   @Override
@@ -655,7 +698,7 @@ class StripedCache<K, V> implements Cache<K, V> {
   V remove(Object key, V expected) {
     Objects.requireNonNull(key, "key");
     return write(Op.REMOVE, (K) key, spread(key.hashCode()), null, expected, 0,
-        Expiration.NO_TTL, null, newRemovals());
+        Expiration.NO_TTL, null, null, newRemovals());
   }
 
   /**
@@ -669,7 +712,7 @@ class StripedCache<K, V> implements Cache<K, V> {
     Objects.requireNonNull(value, "value");
     long weight = weigh(key, value);
     return write(Op.REPLACE, key, spread(key.hashCode()), value, expected, weight,
-        Expiration.NO_TTL, null, newRemovals());
+        Expiration.NO_TTL, null, null, newRemovals());
   }
 
   /* ---------------- Loading and computing: see SingleFlight ---------------- */

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 
@@ -70,6 +71,16 @@ final class StripedLoadingCache<K, V> extends StripedCache<K, V> implements Load
       Thread.currentThread().interrupt();
     }
     return new CompletionException(e);
+  }
+
+  @Override
+  public CompletableFuture<V> refresh(K key) {
+    return refresher.refresh(key);
+  }
+
+  @Override
+  public CompletableFuture<Map<K, V>> refreshAll(Iterable<? extends K> keys) {
+    return refresher.refreshAll(keys);
   }
 
   @Override
