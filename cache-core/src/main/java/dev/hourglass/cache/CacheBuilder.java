@@ -143,7 +143,9 @@ public final class CacheBuilder<K, V> {
   }
 
   /**
-   * Expires each entry a fixed time after it was created or its value last replaced.
+   * Expires each entry a fixed time after it was created or its value last replaced. With
+   * {@link #expireAfterAccess} too, an entry expires at whichever of the two deadlines comes
+   * first: reads extend its idle time, never past its time to live.
    *
    * @param duration the time to live; zero expires entries at once; durations beyond
    *     {@code long} nanoseconds are capped at about 146 years
@@ -162,7 +164,9 @@ public final class CacheBuilder<K, V> {
   }
 
   /**
-   * Expires each entry a fixed time after it was last created, replaced or read.
+   * Expires each entry a fixed time after it was last created, replaced or read. With
+   * {@link #expireAfterWrite} too, an entry expires at whichever of the two deadlines comes
+   * first.
    *
    * @param duration the idle time allowed; zero expires entries at once
    * @return this builder
@@ -374,10 +378,6 @@ public final class CacheBuilder<K, V> {
     }
     if ((expiry != null) && (expireAfterAccessNanos != UNSET)) {
       throw new IllegalStateException("expireAfter cannot be combined with expireAfterAccess");
-    }
-    if ((expireAfterWriteNanos != UNSET) && (expireAfterAccessNanos != UNSET)) {
-      throw new IllegalStateException("expireAfterWrite cannot be combined with expireAfterAccess; "
-          + "use expireAfter(Expiry) for a lifetime that depends on both");
     }
     int level = (concurrencyLevel > 0)
         ? concurrencyLevel

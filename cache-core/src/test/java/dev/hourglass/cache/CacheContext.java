@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 public final class CacheContext {
   public enum Bound { UNBOUNDED, SIZE, WEIGHT }
 
-  public enum Expiration { NONE, AFTER_WRITE, AFTER_ACCESS, VARIABLE }
+  public enum Expiration { NONE, AFTER_WRITE, AFTER_ACCESS, VARIABLE, WRITE_AND_ACCESS }
 
   public static final long MAXIMUM = 1_000;
   public static final Duration TTL = Duration.ofMinutes(1);
@@ -32,7 +32,7 @@ public final class CacheContext {
     this.listen = listen;
   }
 
-  /** Every combination of bound, expiration, statistics and listener: 48 configurations. */
+  /** Every combination of bound, expiration, statistics and listener: 60 configurations. */
   public static Stream<CacheContext> all() {
     List<CacheContext> contexts = new ArrayList<>();
     for (Bound bound : Bound.values()) {
@@ -82,6 +82,7 @@ public final class CacheContext {
       case AFTER_WRITE -> b.expireAfterWrite(TTL);
       case AFTER_ACCESS -> b.expireAfterAccess(TTL);
       case VARIABLE -> b.expireAfter(Expiry.writing((K k, V v) -> TTL));
+      case WRITE_AND_ACCESS -> b.expireAfterWrite(TTL.multipliedBy(2)).expireAfterAccess(TTL);
       default -> { }
     }
     if (listen) {

@@ -47,6 +47,8 @@ final class ModelBasedTest {
   static final int BOUND = 5;
   static final long TTL = Duration.ofSeconds(10).toNanos();
   static final long ACCESS_TOLERANCE = Math.min(Duration.ofMillis(1).toNanos(), TTL / 64);
+  /** The time to live of SIZE_AND_BOTH, beside its idle time TTL. */
+  static final long WRITE_TTL = 3 * TTL;
   static final long NEVER = Long.MIN_VALUE;
   /** EXPIRY_READ: a read of an odd value shortens its lifetime to this, of an even one lengthens. */
   static final long SHORT_READ = Duration.ofSeconds(2).toNanos();
@@ -87,14 +89,16 @@ final class ModelBasedTest {
   }
 
   enum Shape {
-    NONE, EXPIRE_AFTER_WRITE, EXPIRE_AFTER_ACCESS, EXPIRY, SIZE, SIZE_AND_EXPIRY, EXPIRY_READ;
+    NONE, EXPIRE_AFTER_WRITE, EXPIRE_AFTER_ACCESS, EXPIRY, SIZE, SIZE_AND_EXPIRY, EXPIRY_READ,
+    /** expireAfterWrite (WRITE_TTL) and expireAfterAccess (TTL) together, with a bound. */
+    SIZE_AND_BOTH;
 
     boolean bounded() {
-      return (this == SIZE) || (this == SIZE_AND_EXPIRY);
+      return (this == SIZE) || (this == SIZE_AND_EXPIRY) || (this == SIZE_AND_BOTH);
     }
 
     boolean access() {
-      return this == EXPIRE_AFTER_ACCESS;
+      return (this == EXPIRE_AFTER_ACCESS) || (this == SIZE_AND_BOTH);
     }
 
     long ttl() {
@@ -111,9 +115,13 @@ final class ModelBasedTest {
    * The model's entry: a value, its deadline (NEVER for none) and whether the deadline was given
    * by {@code put(key, value, ttl)}, which reads never move.
    */
-  record Entry(Integer value, long deadline, boolean custom) {
+  record Entry(Integer value, long deadline, boolean custom, long writeDeadline) {
     Entry(Integer value, long deadline) {
-      this(value, deadline, false);
+      this(value, deadline, false, NEVER);
+    }
+
+    Entry(Integer value, long deadline, boolean custom) {
+      this(value, deadline, custom, NEVER);
     }
 
     boolean live(long now) {
@@ -184,6 +192,8 @@ final class ModelBasedTest {
       switch (shape) {
         case EXPIRE_AFTER_WRITE -> builder.expireAfterWrite(Duration.ofNanos(TTL));
         case EXPIRE_AFTER_ACCESS -> builder.expireAfterAccess(Duration.ofNanos(TTL));
+        case SIZE_AND_BOTH -> builder.maximumSize(BOUND).expireAfterWrite(Duration.ofNanos(WRITE_TTL))
+            .expireAfterAccess(Duration.ofNanos(TTL));
         case EXPIRY -> builder.expireAfter(new ModelExpiry(false));
         case SIZE -> builder.maximumSize(BOUND);
         case SIZE_AND_EXPIRY -> builder.maximumSize(BOUND).expireAfter(new ModelExpiry(false));
@@ -348,9 +358,17 @@ final class ModelBasedTest {
     }
 
     private void store(Integer key, Integer v, long now) {
-      long ttl = shape.ttl();
-      model.put(key, new Entry(v, (ttl == NEVER) ? NEVER : now + ttl));
+      model.put(key, written(v, now));
       stored.add(v);
+    }
+
+    /** The model's entry for a write of {@code v} at {@code now} that follows the settings. */
+    private Entry written(Integer v, long now) {
+      long ttl = shape.ttl();
+      if (shape == Shape.SIZE_AND_BOTH) { // idle time first, capped by the write's lifetime
+        return new Entry(v, now + Math.min(TTL, WRITE_TTL), false, now + WRITE_TTL);
+      }
+      return new Entry(v, (ttl == NEVER) ? NEVER : now + ttl);
     }
 
     /**
@@ -360,7 +378,13 @@ final class ModelBasedTest {
      */
     private void touch(Integer key, Entry e, long now) {
       if (shape.access() && !e.custom() && (now + TTL - e.deadline() > 0)) {
-        model.put(key, new Entry(e.value(), now + TTL + ACCESS_TOLERANCE));
+        long next = now + TTL + ACCESS_TOLERANCE;
+        if ((e.writeDeadline() != NEVER) && (next - e.writeDeadline() > 0)) {
+          next = e.writeDeadline(); // never past the write's own deadline
+        }
+        if (next - e.deadline() > 0) {
+          model.put(key, new Entry(e.value(), next, false, e.writeDeadline()));
+        }
       } else if ((shape == Shape.EXPIRY_READ) && !e.custom()) {
         model.put(key, new Entry(e.value(), now + readLifetime(e.value())));
       }
@@ -491,8 +515,7 @@ final class ModelBasedTest {
       for (Integer k : calledBack) {
         Entry entry = model.get(k);
         if ((entry != null) && entry.live(now)) {
-          long ttl = shape.ttl();
-          model.put(k, new Entry(entry.value(), (ttl == NEVER) ? NEVER : now + ttl));
+          model.put(k, written(entry.value(), now));
         }
       }
       calledBack.clear();

@@ -12,15 +12,18 @@ import dev.hourglass.cache.Ticker;
  * <h2>Rules</h2>
  * <ul>
  *   <li>A write's deadline is, in this order of precedence: its own time to live ({@code put} with
- *       a {@code Duration}), the fixed time to live, the fixed idle time, or the {@link Expiry}'s
- *       answer for a create or an update of the live entry seen; without any of them,
- *       {@link Node#NEVER}.
+ *       a {@code Duration}), the fixed time to live, the fixed idle time (the earlier of the two
+ *       when both are set), or the {@link Expiry}'s answer for a create or an update of the live
+ *       entry seen; without any of them, {@link Node#NEVER}.
  *   <li>A read restarts a fixed idle time only when the current deadline would end it early, and
- *       then with {@link #accessToleranceNanos} added, or asks the {@code Expiry} for
- *       {@code expireAfterRead}. An entry with its own time to live is never extended.
- *   <li>A node with a fixed time to live goes to the stripe's write-order queue, which is then
- *       deadline order, unless its deadline is earlier than the tail's (a writer that lagged, a
- *       ticker that went back): every other timed node goes to the timer wheel.
+ *       then with {@link #accessToleranceNanos} added, but never past the write's own deadline
+ *       when a fixed time to live is set too (the node's write time, {@link Nodes.Stamped}); or
+ *       it asks the {@code Expiry} for {@code expireAfterRead}. An entry with its own time to
+ *       live is never extended. A read therefore only ever moves a fixed deadline later.
+ *   <li>A node with a fixed time to live and no idle time goes to the stripe's write-order
+ *       queue, which is then deadline order, unless its deadline is earlier than the tail's (a
+ *       writer that lagged, a ticker that went back): every other timed node goes to the timer
+ *       wheel.
  * </ul>
  *
  * <h2>Time</h2>
@@ -99,9 +102,17 @@ final class Expiration<K, V> {
     return timed() ? ticker.read() : 0;
   }
 
-  /** Whether a fixed time to live keeps nodes in the stripes' write-order queues. */
+  /**
+   * Whether a fixed time to live keeps nodes in the stripes' write-order queues: only without an
+   * idle time, which reads extend out of write order.
+   */
   boolean usesWriteOrder() {
-    return expireAfterWriteNanos >= 0;
+    return (expireAfterWriteNanos >= 0) && (expireAfterAccessNanos < 0);
+  }
+
+  /** Whether nodes must record their write time: a fixed time to live caps idle extensions. */
+  boolean needsWriteTime() {
+    return (expireAfterWriteNanos >= 0) && (expireAfterAccessNanos >= 0);
   }
 
   /** Whether a write must run the {@code Expiry} on the entry it replaces, before locking. */
@@ -122,6 +133,8 @@ final class Expiration<K, V> {
       long ttlNanos) {
     if (ttlNanos >= 0) {
       return deadlineOf(now, ttlNanos);
+    } else if ((expireAfterWriteNanos >= 0) && (expireAfterAccessNanos >= 0)) {
+      return deadlineOf(now, Math.min(expireAfterWriteNanos, expireAfterAccessNanos));
     } else if (expireAfterWriteNanos >= 0) {
       return deadlineOf(now, expireAfterWriteNanos);
     } else if (expireAfterAccessNanos >= 0) {
@@ -201,6 +214,16 @@ final class Expiration<K, V> {
         return false;
       }
       next = deadlineOf(now, expireAfterAccessNanos + accessToleranceNanos);
+      if (expireAfterWriteNanos >= 0) {
+        // Never past the write's own deadline: the entry expires at whichever comes first.
+        long cap = deadlineOf(node.writtenAtNanos(), expireAfterWriteNanos);
+        if (next - cap > 0) {
+          next = cap;
+        }
+        if (next - deadline <= 0) {
+          return false;
+        }
+      }
     } else if (expiry != null) {
       next = deadlineOf(now, expiry.expireAfterRead(node.key, value, now, deadline - now));
       if (next == deadline) {

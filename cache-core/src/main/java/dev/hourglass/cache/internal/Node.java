@@ -17,8 +17,9 @@ import java.lang.invoke.VarHandle;
  *   <li>{@link Nodes.Bounded}, {@link Nodes.BoundedTimed}: the policy's links and rank, for a
  *       bounded cache;
  *   <li>{@link Nodes.Weighted}, {@link Nodes.WeightedTimed}: and a stored weight, for a weigher;
- *   <li>{@link Nodes.Refreshing}: every field, and the write time and refresh state, for a cache
- *       that refreshes ({@code refreshAfterWrite}), whatever its other settings.
+ *   <li>{@link Nodes.Stamped}: every field, and the write time and refresh state, for a cache
+ *       that refreshes ({@code refreshAfterWrite}) or expires after both a write and an access,
+ *       whatever its other settings.
  * </ul>
  * The fields a class lacks read as their neutral value through the accessors below (no
  * deadline, weight 1, no wheel slot); the policy's links exist only on bounded nodes. A cache
@@ -243,13 +244,15 @@ class Node<K, V> {
     return new IllegalStateException("the node of an unbounded cache has no policy links: " + this);
   }
 
-  /* ---------------- Refresh ---------------- */
+  /* ---------------- Write time and refresh ---------------- */
 
   /**
-   * The ticker reading of the last write of the value: only a node of a cache that refreshes
-   * ({@link Nodes.Refreshing}) keeps it. Under the lock, or racily by a reader deciding whether the
-   * entry is due for a refresh (a stale answer starts a refresh early or late; the refresh's own
-   * token, not this time, decides whether its result is installed).
+   * The ticker reading of the last write of the value: only a node of a cache that records write
+   * times ({@link Nodes.Stamped}) keeps it. Written under the lock before the value it goes with;
+   * read by readers without it: one deciding whether the entry is due for a refresh (a stale
+   * answer starts a refresh early or late; the refresh's token, not this time, decides whether
+   * its result is installed), or how far a read may extend a deadline capped by the write's
+   * (a reader that read the value reads this write's time or a later one).
    */
   long writtenAtNanos() {
     return 0;

@@ -20,17 +20,18 @@ final class Nodes {
   /** Shape bit: the cache has a weigher, so each node stores its weight. Implies BOUNDED. */
   static final int WEIGHTED = 4;
   /**
-   * Shape bit: the cache refreshes entries ({@code refreshAfterWrite}). Implies TIMED: a write
-   * records its time. Every such node is a {@link Refreshing}, whatever the other bits.
+   * Shape bit: each node records the time of its last write, for a cache that refreshes
+   * ({@code refreshAfterWrite}) or expires after both a write and an access. Implies TIMED.
+   * Every such node is a {@link Stamped}, whatever the other bits.
    */
-  static final int REFRESH = 8;
+  static final int WRITE_TIME = 8;
 
   private Nodes() {}
 
   /** A new, unpublished node of the class {@code shape} calls for. */
   static <K, V> Node<K, V> create(int shape, K key, int hash, V value) {
-    if ((shape & REFRESH) != 0) {
-      return new Refreshing<>(shape | TIMED, key, hash, value);
+    if ((shape & WRITE_TIME) != 0) {
+      return new Stamped<>(shape | TIMED, key, hash, value);
     }
     switch (shape) {
       case 0:
@@ -191,18 +192,19 @@ final class Nodes {
   }
 
   /**
-   * The node of a cache that refreshes: every field of the other shapes (whichever of them the
-   * cache uses), the time of the last write, and the refresh state (see {@link Refresh}). One
-   * class rather than four: refreshing caches are few, and the write time already costs as much
-   * as the fields a smaller class would save.
+   * The node of a cache that records write times (refresh, or expiry after both a write and an
+   * access): every field of the other shapes (whichever of them the cache uses), the time of the
+   * last write, and the refresh state (see {@link Refresh}). One class rather than four: such
+   * caches are few, and the write time already costs as much as the fields a smaller class
+   * would save.
    */
-  static final class Refreshing<K, V> extends TimedNode<K, V> {
+  static final class Stamped<K, V> extends TimedNode<K, V> {
     private static final VarHandle REFRESH_STATE;
 
     static {
       try {
         REFRESH_STATE = MethodHandles.lookup()
-            .findVarHandle(Refreshing.class, "refresh", Refresh.class);
+            .findVarHandle(Stamped.class, "refresh", Refresh.class);
       } catch (ReflectiveOperationException e) {
         throw new ExceptionInInitializerError(e);
       }
@@ -218,7 +220,7 @@ final class Nodes {
     /** Null, or the refresh running or last failed; CAS by readers, cleared under the lock. */
     private volatile Refresh refresh;
 
-    Refreshing(int shape, K key, int hash, V value) {
+    Stamped(int shape, K key, int hash, V value) {
       super(key, hash, value);
       this.shape = shape;
     }

@@ -35,7 +35,7 @@ import java.util.concurrent.CompletionException;
  *
  * <h2>Nodes without a token</h2>
  * Only a cache built with {@code refreshAfterWrite} has nodes that carry a refresh token
- * ({@link Nodes.Refreshing}). On another loading cache, {@code refresh(key)} installs its result
+ * ({@link Nodes.Stamped}). On another loading cache, {@code refresh(key)} installs its result
  * only while the entry still holds the very value it reloaded (a write of the same value object
  * meanwhile cannot be told apart), and concurrent calls for one key each reload.
  *

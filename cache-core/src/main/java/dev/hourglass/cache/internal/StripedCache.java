@@ -138,7 +138,8 @@ class StripedCache<K, V> implements Cache<K, V> {
     this.eviction = bounded ? new Eviction<>(spec.maximum(), policies) : null;
     this.nodeShape = (bounded ? Nodes.BOUNDED : 0) | ((weigher != null) ? Nodes.WEIGHTED : 0)
         | (expiration.configured() ? Nodes.TIMED : 0)
-        | ((refreshAfterNanos > 0) ? (Nodes.REFRESH | Nodes.TIMED) : 0);
+        | (((refreshAfterNanos > 0) || expiration.needsWriteTime())
+            ? (Nodes.WRITE_TIME | Nodes.TIMED) : 0);
     // The policy is told of hits directly; only reads that may move a deadline earlier need
     // the lock afterwards, to re-slot the node in the timer wheel.
     boolean needsBuffer = expiration.readsMayShorten();
