@@ -174,4 +174,13 @@ public interface Cache<K, V> {
    * @return the map view
    */
   ConcurrentMap<K, V> asMap();
+
+  /**
+   * Returns the view of this cache's settings and per-entry state, for inspecting and retuning
+   * it at run time: the size bound, the durations, entries' ages and deadlines, the hottest and
+   * coldest entries, and a lookup that records nothing. See {@link Policy}.
+   *
+   * @return the policy view of this cache
+   */
+  Policy<K, V> policy();
 }

@@ -30,8 +30,12 @@ final class Eviction<K, V> {
   private static final int NOTHING = 1;
   private static final int ROTATED = 2;
 
-  /** The bound on the total weight. */
-  final long maximum;
+  /**
+   * The bound on the total weight; changed at run time by {@code Policy.Eviction.setMaximum}.
+   * Volatile: a write that reads the new bound evicts to it (one that read the old one a moment
+   * earlier evicts to that, and the setter's own pass evicts the rest).
+   */
+  private volatile long maximum;
   /** Total weight of all stripes. */
   private final AtomicLong totalWeight = new AtomicLong();
   /** Where victim sampling starts; a racy rotating hint. */
@@ -43,6 +47,15 @@ final class Eviction<K, V> {
   Eviction(long maximum, EvictionPolicy.Factory<K, V> policies) {
     this.maximum = maximum;
     this.policies = policies;
+  }
+
+  long maximum() {
+    return maximum;
+  }
+
+  /** Changes the bound; the caller evicts down to it ({@link #evictToBound}). */
+  void setMaximum(long maximum) {
+    this.maximum = maximum; // volatile: writes that follow evict to the new bound
   }
 
   /** Adds a change of a stripe's weight to the total. */

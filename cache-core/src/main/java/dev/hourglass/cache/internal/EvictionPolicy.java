@@ -107,6 +107,13 @@ interface EvictionPolicy<K, V> {
    */
   int rank(Node<K, V> node);
 
+  /**
+   * How worth keeping the policy rates a node, for the hottest and coldest snapshots of
+   * {@code Policy.Eviction}: higher is hotter, and nodes that tie are ordered by {@link #rank}.
+   * Under the lock; changes nothing, the frequency estimate included.
+   */
+  long retention(Node<K, V> node);
+
   /** The stripe was emptied. */
   void clear();
 

@@ -192,6 +192,39 @@ final class Stripe<K, V> extends StripeTable<K, V> {
     evictIfHeavier(node, removals);
   }
 
+  /**
+   * Gives a live node a deadline of its own ({@code Policy.VarExpiration.setExpiresAfter}),
+   * keeping its value, weight, use and refresh state; a deadline already passed removes it as
+   * expired. Calls no user code.
+   */
+  @GuardedBy("this")
+  void retime(Node<K, V> node, long deadline, long now, Removals<K, V> removals) {
+    if (Node.isExpired(deadline, now)) {
+      remove(node, RemovalCause.EXPIRED, removals);
+      return;
+    }
+    if (!node.timed()) {
+      node = withTime(node); // Expiration.deadlineOf never gives NEVER: the node needs a deadline
+    }
+    node.set(Node.CUSTOM_TTL, true); // plain: published by the value's release store below
+    node.setValueAndDeadline(node.value, deadline); // readers take the same value, new deadline
+    placeInTime(node, now);
+  }
+
+  /**
+   * Offers each live node to {@code sink} with the policy's rating of it, for the hottest and
+   * coldest snapshots. Under the lock; calls no user code.
+   */
+  @GuardedBy("this")
+  void rateLive(long now, PolicyView.RatingSink<K, V> sink) {
+    for (Node<K, V> node : nodesOf(table, count)) {
+      V value = node.value;
+      if ((value != null) && !Node.isExpired(node.expiresAt(), now)) {
+        sink.accept(node.key, value, policy.retention(node), policy.rank(node));
+      }
+    }
+  }
+
   /** Removes a node from every structure and queues its notification. */
   @GuardedBy("this")
   void remove(Node<K, V> node, RemovalCause cause, Removals<K, V> removals) {

@@ -3,6 +3,7 @@ package dev.hourglass.cache.internal;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.hourglass.cache.Cache;
 import dev.hourglass.cache.CacheStats;
+import dev.hourglass.cache.Policy;
 import dev.hourglass.cache.Expiry;
 import dev.hourglass.cache.RemovalCause;
 import dev.hourglass.cache.RemovalListener;
@@ -96,6 +97,7 @@ class StripedCache<K, V> implements Cache<K, V> {
   private final AtomicBoolean cleanerStarted = new AtomicBoolean();
   private volatile Future<?> cleanerFuture;
   private MapView<K, V> mapView;
+  private PolicyView<K, V> policyView;
 
   /**
    * Creates a cache from validated settings.
@@ -338,7 +340,13 @@ class StripedCache<K, V> implements Cache<K, V> {
      * {@code expected}). Returns the replaced value, or null if the result was dropped. Never
      * waits for a flight: a load or compute of the key is a write, and wins.
      */
-    REFRESH;
+    REFRESH,
+    /**
+     * Gives the live entry the deadline {@code ttlNanos} from now, as its own, keeping its value
+     * ({@code Policy.VarExpiration.setExpiresAfter}); returns the value kept, or null if there
+     * was no live entry. Delivers, as a removal does: a passed deadline expires the entry.
+     */
+    RETIME;
 
     /** Whether the stripe's maintenance runs after the change (a claim leaves it to the install). */
     boolean maintains() {
@@ -412,6 +420,8 @@ class StripedCache<K, V> implements Cache<K, V> {
           }
           seenLive = true;
           deadline = expiration.writeDeadline(key, value, true, seenDeadline, now, ttlNanos);
+        } else if (op == Op.RETIME) {
+          deadline = Expiration.deadlineOf(now, ttlNanos);
         } else if ((value != null) && op.stores()) {
           long seenDeadline = Expiration.NOT_LIVE;
           if (expiration.asksExpiryOnWrite(ttlNanos)) {
@@ -462,7 +472,7 @@ class StripedCache<K, V> implements Cache<K, V> {
       // 4. After the unlock; what every pass collected.
       if (op.evicts()) {
         afterWrite(removals, now);
-      } else if (op == Op.REMOVE) {
+      } else if ((op == Op.REMOVE) || (op == Op.RETIME)) {
         deliver(removals);
       }
     }
@@ -513,6 +523,14 @@ class StripedCache<K, V> implements Cache<K, V> {
           return current;
         }
         return null;
+      }
+      case RETIME: {
+        if (!live) {
+          return null;
+        }
+        V current = node.value;
+        stripe.retime(node, deadline, now, removals);
+        return current;
       }
       case REMOVE: {
         if (node == null) {
@@ -656,6 +674,36 @@ class StripedCache<K, V> implements Cache<K, V> {
     long weight = weigh(key, value);
     return write(onlyIfAbsent ? Op.PUT_IF_ABSENT : Op.PUT, key, spread(key.hashCode()), value,
         null, weight, ttlNanos, null, null, newRemovals());
+  }
+
+  /**
+   * Gives the live entry for {@code key} a deadline of its own, {@code ttlNanos} from now, keeping
+   * its value (see {@link Op#RETIME}).
+   *
+   * @return whether there was a live entry
+   */
+  boolean retime(K key, long ttlNanos) {
+    expiration.perEntryTtlUsed();
+    startCleaner();
+    return write(Op.RETIME, key, spread(key.hashCode()), null, null, 0, ttlNanos, null, null,
+        newRemovals()) != null;
+  }
+
+  /** Changes the size bound and evicts down to it before returning. */
+  void setMaximum(long maximum) {
+    eviction.setMaximum(maximum);
+    Removals<K, V> removals = newRemovals();
+    afterWrite(removals, expiration.now());
+  }
+
+  @Override
+  public Policy<K, V> policy() {
+    PolicyView<K, V> view = policyView;
+    if (view == null) {
+      view = new PolicyView<>(this); // racy: a duplicate view is harmless, it holds no state
+      policyView = view;
+    }
+    return view;
   }
 
   @Override
@@ -890,6 +938,15 @@ class StripedCache<K, V> implements Cache<K, V> {
     return view;
   }
 
+  /** The refresh interval, or -1 for a cache that does not refresh. */
+  long refreshAfterNanos() {
+    return refreshAfterNanos;
+  }
+
+  boolean isWeighted() {
+    return weigher != null;
+  }
+
   Ticker ticker() {
     return ticker;
   }
@@ -906,6 +963,6 @@ class StripedCache<K, V> implements Cache<K, V> {
   @Override
   public String toString() {
     return getClass().getSimpleName() + "[estimatedSize=" + estimatedSize() + ", stripes="
-        + stripes.length + ((eviction != null) ? ", maximum=" + eviction.maximum : "") + "]";
+        + stripes.length + ((eviction != null) ? ", maximum=" + eviction.maximum() : "") + "]";
   }
 }

@@ -391,6 +391,19 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
     return node.policyRank(); // racy read when called without the lock: a hint only
   }
 
+  /**
+   * The sketch's estimate with the hits not yet counted in it added (capped as the sketch is),
+   * times two, plus one for a node in main: of two nodes the sketch rates alike, the one that
+   * won admission ranks hotter than the one still on probation in the small queue.
+   */
+  @Override
+  public long retention(Node<K, V> node) {
+    int uncounted = Math.max(0, node.freqOpaque() - node.policyCredit);
+    int estimate = Math.min(FrequencySketch.MAX_COUNT,
+        state.sketch.frequency(node.hash) + uncounted);
+    return (2L * estimate) + (node.has(Node.IN_MAIN) ? 1 : 0);
+  }
+
   @Override
   public void clear() {
     state.small.clear();

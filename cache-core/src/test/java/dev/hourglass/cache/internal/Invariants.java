@@ -41,7 +41,7 @@ public final class Invariants {
     if (striped.eviction != null) {
       assertThat(striped.totalWeight()).as("total weight").isEqualTo(weightSum);
       assertThat(weightSum).as("weight within the bound")
-          .isLessThanOrEqualTo(striped.eviction.maximum);
+          .isLessThanOrEqualTo(striped.eviction.maximum());
     }
   }
 
