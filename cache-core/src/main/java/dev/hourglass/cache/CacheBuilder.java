@@ -361,8 +361,75 @@ public final class CacheBuilder<K, V> {
     return spec(loader).newLoadingCache();
   }
 
-  @SuppressWarnings("unchecked")
+  /**
+   * Builds an asynchronous cache ({@link AsyncCache}), whose values are futures, with these
+   * settings. The removal listener, weigher and {@code Expiry} see values, never futures: an
+   * entry is weighed and timed when its future completes.
+   *
+   * <pre>{@code
+   * AsyncCache<String, Quote> quotes = Hourglass.newBuilder().maximumSize(10_000).buildAsync();
+   * }</pre>
+   *
+   * @param <K1> the type of keys
+   * @param <V1> the type of values
+   * @return the cache
+   * @throws IllegalStateException if the settings conflict, or {@code refreshAfterWrite} is set
+   *     (it needs a loader: {@link #buildAsync(AsyncCacheLoader)})
+   */
+  public <K1 extends K, V1 extends V> AsyncCache<K1, V1> buildAsync() {
+    if (refreshAfterWrite != null) {
+      throw new IllegalStateException("refreshAfterWrite (" + refreshAfterWrite
+          + ") needs a loader: use buildAsync(AsyncCacheLoader)");
+    }
+    return this.<K1, V1>spec(null, UNSET).newAsyncCache();
+  }
+
+  /**
+   * Builds an asynchronous loading cache ({@link AsyncLoadingCache}) with these settings, whose
+   * misses start {@code loader}'s {@code asyncLoad}.
+   *
+   * <pre>{@code
+   * AsyncLoadingCache<String, User> users = Hourglass.newBuilder()
+   *     .expireAfterWrite(Duration.ofMinutes(5))
+   *     .buildAsync((id, executor) -> userService.fetchAsync(id));
+   * }</pre>
+   *
+   * @param <K1> the type of keys
+   * @param <V1> the type of values
+   * @param loader starts loads (and reloads, with {@code refreshAfterWrite})
+   * @return the cache
+   * @throws NullPointerException if {@code loader} is null
+   * @throws IllegalStateException if the settings conflict
+   */
+  public <K1 extends K, V1 extends V> AsyncLoadingCache<K1, V1> buildAsync(
+      AsyncCacheLoader<? super K1, V1> loader) {
+    Objects.requireNonNull(loader, "loader");
+    return this.<K1, V1>spec(null, UNSET).newAsyncLoadingCache(loader, refreshAfterWriteNanos);
+  }
+
+  /**
+   * Builds an asynchronous loading cache whose misses run {@code loader} on the executor: the
+   * same as {@link #buildAsync(AsyncCacheLoader)}, for a loader written as {@code key -> value}.
+   *
+   * @param <K1> the type of keys
+   * @param <V1> the type of values
+   * @param loader computes values, on the cache's executor
+   * @return the cache
+   * @throws NullPointerException if {@code loader} is null
+   * @throws IllegalStateException if the settings conflict
+   */
+  public <K1 extends K, V1 extends V> AsyncLoadingCache<K1, V1> buildAsync(
+      CacheLoader<? super K1, V1> loader) {
+    return buildAsync((AsyncCacheLoader<? super K1, V1>) loader);
+  }
+
   private <K1 extends K, V1 extends V> CacheSpec<K1, V1> spec(CacheLoader<? super K1, V1> loader) {
+    return spec(loader, refreshAfterWriteNanos);
+  }
+
+  @SuppressWarnings("unchecked")
+  private <K1 extends K, V1 extends V> CacheSpec<K1, V1> spec(CacheLoader<? super K1, V1> loader,
+      long refreshNanos) {
     if ((weigher != null) && (maximumWeight == UNSET)) {
       throw new IllegalStateException("weigher requires maximumWeight");
     }
@@ -397,7 +464,7 @@ public final class CacheBuilder<K, V> {
         (RemovalListener<? super K1, ? super V1>) removalListener,
         recordStats,
         loader,
-        refreshAfterWriteNanos);
+        refreshNanos);
   }
 
   private static void requireUnset(String name, long current, long unset) {

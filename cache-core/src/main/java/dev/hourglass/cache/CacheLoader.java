@@ -3,6 +3,7 @@ package dev.hourglass.cache;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -18,11 +19,15 @@ import java.util.concurrent.Executor;
  * executor, which by default calls {@link #load}. A loader may override any of them, for example
  * to ask its source whether the old value is still current.
  *
+ * <p>A {@code CacheLoader} also serves an {@link AsyncLoadingCache}
+ * ({@link CacheBuilder#buildAsync(CacheLoader)}): its asynchronous methods run {@link #load} and
+ * {@link #loadAll} on the cache's executor.
+ *
  * @param <K> the type of keys
  * @param <V> the type of values
  */
 @FunctionalInterface
-public interface CacheLoader<K, V> {
+public interface CacheLoader<K, V> extends AsyncCacheLoader<K, V> {
 
   /**
    * Computes the value for {@code key}.
@@ -61,6 +66,38 @@ public interface CacheLoader<K, V> {
   }
 
   /**
+   * Runs {@link #load} on {@code executor}, for an asynchronous cache.
+   *
+   * @param key the key to load, never {@code null}
+   * @param executor the cache's executor
+   * @return a future of the value
+   * @throws NullPointerException if an argument is null
+   */
+  @Override
+  default CompletableFuture<? extends V> asyncLoad(K key, Executor executor) throws Exception {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(executor, "executor");
+    return supplyOn(executor, () -> load(key));
+  }
+
+  /**
+   * Runs {@link #loadAll} on {@code executor}, for an asynchronous cache; a loader without a
+   * {@code loadAll} of its own is loaded key by key instead.
+   *
+   * @param keys the absent keys to load, unmodifiable, never empty
+   * @param executor the cache's executor
+   * @return a future of the loaded values
+   * @throws NullPointerException if an argument is null
+   */
+  @Override
+  default CompletableFuture<? extends Map<? extends K, ? extends V>> asyncLoadAll(
+      Set<? extends K> keys, Executor executor) throws Exception {
+    Objects.requireNonNull(keys, "keys");
+    Objects.requireNonNull(executor, "executor");
+    return supplyOn(executor, () -> loadAll(keys));
+  }
+
+  /**
    * Starts a refresh of {@code key}: returns a future of its new value, without waiting for it.
    * The cache calls this on the thread of the read that found the entry due, so it should return
    * at once; the default runs {@link #reload} on {@code executor}.
@@ -74,14 +111,23 @@ public interface CacheLoader<K, V> {
    * @throws Exception if the reload cannot be started (an executor that rejects it, say); the
    *     entry keeps its old value
    */
+  @Override
   default CompletableFuture<? extends V> asyncReload(K key, V oldValue, Executor executor)
       throws Exception {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(oldValue, "oldValue");
     Objects.requireNonNull(executor, "executor");
+    return supplyOn(executor, () -> reload(key, oldValue));
+  }
+
+  /**
+   * A future of {@code work} run on {@code executor}; a checked exception completes it wrapped in
+   * a {@link CompletionException}, an interrupt is kept on the thread.
+   */
+  private static <T> CompletableFuture<T> supplyOn(Executor executor, Callable<T> work) {
     return CompletableFuture.supplyAsync(() -> {
       try {
-        return reload(key, oldValue);
+        return work.call();
       } catch (RuntimeException e) {
         throw e;
       } catch (Exception e) {

@@ -45,9 +45,10 @@ public interface Policy<K, V> {
   boolean isRecordingStats();
 
   /**
-   * Returns the value for {@code key} as {@link Cache#getIfPresent} would, but records nothing:
-   * no hit or miss in the statistics, no use for the eviction policy, no extension of an idle
-   * time, no refresh started.
+   * Returns the value for {@code key} as {@link Cache#getIfPresent} would, but records and
+   * changes nothing: no hit or miss in the statistics, no use for the eviction policy, no
+   * extension of an idle time, no refresh started, no {@code Expiry} asked, and no expired entry
+   * removed (the clean-up does that).
    *
    * @param key the key to look up
    * @return the present, unexpired value, or {@code null}

@@ -61,6 +61,12 @@ public final class CacheContext {
     return b.build();
   }
 
+  /** An asynchronous cache of this shape, whose listener is {@code anyListener}. */
+  public <K, V> AsyncCache<K, V> buildAnyAsync(RemovalListener<K, V> anyListener) {
+    CacheBuilder<K, V> b = configure(Hourglass.newBuilder(), anyListener);
+    return b.buildAsync();
+  }
+
   private CacheBuilder<Integer, Integer> configure(CacheBuilder<Object, Object> raw) {
     return configure(raw, listener);
   }

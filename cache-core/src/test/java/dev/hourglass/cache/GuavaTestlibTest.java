@@ -40,25 +40,38 @@ final class GuavaTestlibTest {
     return CacheContext.all().map(context -> toDynamic(suiteFor(context)));
   }
 
+  /** The same suites against {@code synchronous().asMap()} of every asynchronous shape. */
+  @TestFactory
+  Stream<DynamicNode> concurrentMapSuite_overEveryAsyncShape_synchronousView() {
+    return CacheContext.all().map(context -> toDynamic(suiteFor(context, true)));
+  }
+
   @AfterAll
   static void everySuiteRan() {
     // Guards against a suite builder that silently produced nothing (for example, after a feature
-    // set that matches no tester). Guava 33.8.0's builder derives 932 cases per configuration.
-    assertThat(CASES_RUN.get()).isGreaterThanOrEqualTo(48 * 900);
+    // set that matches no tester). Guava 33.8.0's builder derives 932 cases per configuration;
+    // both factories run the 48 configurations.
+    assertThat(CASES_RUN.get()).isGreaterThanOrEqualTo(2 * 48 * 900);
   }
 
   static junit.framework.Test suiteFor(CacheContext context) {
+    return suiteFor(context, false);
+  }
+
+  static junit.framework.Test suiteFor(CacheContext context, boolean async) {
     return ConcurrentMapTestSuiteBuilder.using(new TestStringMapGenerator() {
           @Override
           protected Map<String, String> create(Map.Entry<String, String>[] entries) {
-            Cache<String, String> cache = context.buildAny((String k, String v, RemovalCause c) -> {});
+            RemovalListener<String, String> ignore = (String k, String v, RemovalCause c) -> {};
+            Cache<String, String> cache = async
+                ? context.buildAnyAsync(ignore).synchronous() : context.buildAny(ignore);
             for (Map.Entry<String, String> entry : entries) {
               cache.put(entry.getKey(), entry.getValue());
             }
             return cache.asMap();
           }
         })
-        .named(context.toString())
+        .named((async ? "async " : "") + context)
         .withFeatures(
             MapFeature.GENERAL_PURPOSE,
             CollectionFeature.SUPPORTS_ITERATOR_REMOVE,

@@ -137,9 +137,32 @@ final class ModelBasedTest {
         : LongStream.range(0, Integer.getInteger("hourglass.model.seeds", SEEDS_PER_SHAPE)).toArray();
     for (long seed : seeds) {
       try {
-        new Run(shape, seed).run();
+        new Run(shape, seed, false).run();
       } catch (AssertionError e) {
         throw new AssertionError("shape " + shape + ", seed " + seed
+            + " (rerun with -Dhourglass.model.seed=" + seed + "): " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /**
+   * The same sequences against {@code synchronous()} of an asynchronous cache, whose futures all
+   * complete before they are stored (the model has no time for a load in flight): every result,
+   * notification, statistic and invariant must be the synchronous cache's.
+   */
+  @ParameterizedTest
+  @EnumSource(Shape.class)
+  void randomSequences_overTheAsyncCachesSynchronousView_agreeWithTheModel(Shape shape)
+      throws Exception {
+    Long only = Long.getLong("hourglass.model.seed");
+    long[] seeds = (only != null) ? new long[] {only}
+        : LongStream.range(0, Integer.getInteger("hourglass.model.seeds", SEEDS_PER_SHAPE) / 4)
+            .toArray();
+    for (long seed : seeds) {
+      try {
+        new Run(shape, seed, true).run();
+      } catch (AssertionError e) {
+        throw new AssertionError("async, shape " + shape + ", seed " + seed
             + " (rerun with -Dhourglass.model.seed=" + seed + "): " + e.getMessage(), e);
       }
     }
@@ -148,6 +171,8 @@ final class ModelBasedTest {
   /** One seeded sequence. */
   static final class Run {
     final Shape shape;
+    /** Whether the cache is the synchronous view of an asynchronous cache. */
+    final boolean async;
     final Random random;
     final FakeTicker ticker;
     final RecordingListener<Integer, Integer> listener = new RecordingListener<>();
@@ -168,7 +193,8 @@ final class ModelBasedTest {
     long evictions;
     int ids = 1_000;
 
-    Run(Shape shape, long seed) {
+    Run(Shape shape, long seed, boolean async) {
+      this.async = async;
       this.shape = shape;
       this.random = new Random(seed);
       this.ticker = new FakeTicker(random.nextLong() >> 8);
@@ -200,7 +226,7 @@ final class ModelBasedTest {
         case EXPIRY_READ -> builder.expireAfter(new ModelExpiry(true));
         default -> { }
       }
-      this.cache = builder.build();
+      this.cache = async ? builder.<Integer, Integer>buildAsync().synchronous() : builder.build();
       self[0] = cache;
     }
 
@@ -419,7 +445,9 @@ final class ModelBasedTest {
       for (Integer k : absent) {
         returned.put(k, ++ids);
       }
-      boolean poison = (fault == 2) && shape.expiry() && !absent.isEmpty();
+      // An asynchronous cache asks the Expiry when a future completes, with no caller to throw to
+      // (it logs and drops the entry): the poison fault is the synchronous cache's alone.
+      boolean poison = (fault == 2) && shape.expiry() && !absent.isEmpty() && !async;
       if (poison) {
         returned.put(absent.get(absent.size() - 1), -(++ids));
       }
@@ -563,6 +591,15 @@ final class ModelBasedTest {
           case SIZE -> {
             assertThat(shape.bounded()).as("%s: size eviction without a bound", what).isTrue();
             assertThat(entry).as("%s: evicted an absent key: %s", what, r).isNotNull();
+            if (async && !entry.value().equals(r.value()) && unmatched.removeIf(
+                x -> x[0].equals(r.value()) && (x[1] == RemovalCause.REPLACED))) {
+              // An asynchronous bulk load settles its keys one by one, each evicting to the
+              // bound at once: a value that an extra entry of the same load was to replace may
+              // be evicted first (size, not replaced) and the extra then stored anew.
+              evictions++;
+              stored.remove(r.value());
+              continue;
+            }
             assertThat(entry.value()).as("%s: evicted another value", what).isEqualTo(r.value());
             model.remove(key);
             evictions++;

@@ -158,6 +158,12 @@ public final class BenchMain {
         }
         missing.add(impl.name() + " loadMiss - " + t + "t");
         missing.add(impl.name() + " writeTtl - " + t + "t");
+        if (impl != Impl.CHM) { // ConcurrentHashMap neither refreshes nor has futures
+          missing.add(impl.name() + " refreshRead - " + t + "t");
+        }
+        if ((impl == Impl.HOURGLASS) || (impl == Impl.CAFFEINE)) {
+          missing.add(impl.name() + " asyncGet - " + t + "t");
+        }
       }
     }
     missing.removeIf(done::contains);
@@ -185,6 +191,10 @@ public final class BenchMain {
           .include(LoadingMissBenchmark.class.getName() + "\\.").build()).run());
       results.addAll(new Runner(base(settings, t)
           .include(TtlWriteBenchmark.class.getName() + "\\.").build()).run());
+      results.addAll(new Runner(base(settings, t)
+          .include(RefreshBenchmark.class.getName() + "\\.").build()).run());
+      results.addAll(new Runner(base(settings, t)
+          .include(AsyncBenchmark.class.getName() + "\\.").build()).run());
     }
     return results;
   }

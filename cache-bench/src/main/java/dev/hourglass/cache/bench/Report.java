@@ -30,7 +30,8 @@ public final class Report {
   static final Map<String, String> LABELS = Map.of(
       "HOURGLASS", "Hourglass", "CAFFEINE", "Caffeine", "GUAVA", "Guava", "CHM", "ConcurrentHashMap");
   static final List<String> WORKLOADS = List.of(
-      "read", "readWrite", "write", "computeHot", "computeSpread", "loadMiss", "writeTtl");
+      "read", "readWrite", "write", "computeHot", "computeSpread", "loadMiss", "writeTtl",
+      "refreshRead", "asyncGet");
 
   private final Path dir;
   /** Hand-written prose placed before the generated sections (it must quote no figures). */

@@ -1,5 +1,8 @@
 package dev.hourglass.cache.internal;
 
+import dev.hourglass.cache.AsyncCache;
+import dev.hourglass.cache.AsyncCacheLoader;
+import dev.hourglass.cache.AsyncLoadingCache;
 import dev.hourglass.cache.Cache;
 import dev.hourglass.cache.CacheLoader;
 import dev.hourglass.cache.Expiry;
@@ -9,6 +12,7 @@ import dev.hourglass.cache.Scheduler;
 import dev.hourglass.cache.Ticker;
 import dev.hourglass.cache.Weigher;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /**
@@ -93,5 +97,44 @@ public record CacheSpec<K, V>(
       throw new IllegalStateException("a loading cache needs a loader");
     }
     return new StripedLoadingCache<>(this);
+  }
+
+  /**
+   * A new asynchronous cache with these settings, over futures of values.
+   *
+   * @return the cache
+   * @throws IllegalStateException if these settings have a loader or refresh
+   */
+  public AsyncCache<K, V> newAsyncCache() {
+    if ((loader != null) || (refreshAfterWriteNanos > 0)) {
+      throw new IllegalStateException("an asynchronous cache with a loader is built by "
+          + "newAsyncLoadingCache");
+    }
+    return new StripedAsyncCache<>(
+        new StripedCache<>(FutureValues.engineSpec(this, null, -1), true), weigher != null);
+  }
+
+  /**
+   * A new asynchronous loading cache with these settings and {@code asyncLoader}.
+   *
+   * @param asyncLoader the loader
+   * @param refreshAfterWriteNanos the refresh interval, or -1
+   * @return the cache
+   * @throws NullPointerException if {@code asyncLoader} is null
+   * @throws IllegalStateException if these settings have a (synchronous) loader or refresh of
+   *     their own
+   */
+  public AsyncLoadingCache<K, V> newAsyncLoadingCache(AsyncCacheLoader<? super K, V> asyncLoader,
+      long refreshAfterWriteNanos) {
+    Objects.requireNonNull(asyncLoader, "asyncLoader");
+    if ((loader != null) || (this.refreshAfterWriteNanos > 0)) {
+      throw new IllegalStateException("the loader and refresh of an asynchronous cache are "
+          + "newAsyncLoadingCache's arguments");
+    }
+    FutureValues.FutureLoader<K, V> engineLoader =
+        new FutureValues.FutureLoader<>(asyncLoader, executor);
+    StripedLoadingCache<K, CompletableFuture<V>> engine = new StripedLoadingCache<>(
+        FutureValues.engineSpec(this, engineLoader, refreshAfterWriteNanos), true);
+    return new StripedAsyncLoadingCache<>(engine, engineLoader, weigher != null);
   }
 }

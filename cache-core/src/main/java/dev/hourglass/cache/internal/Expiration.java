@@ -140,7 +140,9 @@ final class Expiration<K, V> {
     } else if (expireAfterAccessNanos >= 0) {
       return deadlineOf(now, expireAfterAccessNanos);
     } else if (expiry != null) {
-      long duration = seenLive
+      // A live entry that never expires, with an Expiry, is an asynchronous cache's future that
+      // was still loading: what replaces it is its first value, a create.
+      long duration = (seenLive && (seenDeadline != Long.MAX_VALUE))
           ? expiry.expireAfterUpdate(key, value, now, seenDeadline - now)
           : expiry.expireAfterCreate(key, value, now);
       return deadlineOf(now, duration);

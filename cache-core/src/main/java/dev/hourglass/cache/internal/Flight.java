@@ -55,6 +55,13 @@ final class Flight {
   Object base;
   /** Next flight in the same bucket of the stripe's flight table; guarded by the stripe lock. */
   Flight next;
+  /**
+   * Set, under the stripe lock, by the settling of a future of an asynchronous cache that found
+   * this flight holding the key and did not wait for it: the owner settles the key once the
+   * flight is unregistered (see StripedCache#settleKey). Read by the owner after the lock that
+   * unregisters the flight, which orders it.
+   */
+  boolean settleAfter;
 
   private final CountDownLatch done = new CountDownLatch(1);
   private Object value;

@@ -116,6 +116,12 @@ class Node<K, V> {
    * before the value's release store that clears it, so a reader that loads the null sees it.
    */
   static final byte MOVED = 16;
+  /**
+   * Flag, asynchronous caches only: the value is a future that was not a ready value when it
+   * was stored, so it was given weight 0 and no deadline; the write that settles it once it
+   * completes clears the flag (see StripedCache.Op#SETTLE). Guarded by the stripe lock.
+   */
+  static final byte PENDING = 32;
 
   final K key;
   final int hash;

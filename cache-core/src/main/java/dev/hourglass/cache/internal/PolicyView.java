@@ -55,9 +55,11 @@ final class PolicyView<K, V> implements Policy<K, V> {
     Expiration<K, V> rules = cache.expiration;
     this.eviction = (cache.eviction == null) ? Optional.empty() : Optional.of(new Bound());
     this.expireAfterWrite = (rules.expireAfterWriteNanos < 0) ? Optional.empty()
-        : Optional.of(new Fixed(rules.expireAfterWriteNanos, true));
+        : Optional.of(new Fixed(rules.expireAfterWriteNanos,
+            cache.builtWriteNanos, true));
     this.expireAfterAccess = (rules.expireAfterAccessNanos < 0) ? Optional.empty()
-        : Optional.of(new Fixed(rules.expireAfterAccessNanos, false));
+        : Optional.of(new Fixed(rules.expireAfterAccessNanos,
+            cache.builtAccessNanos, false));
     this.expireVariably = Optional.of(new Variable());
     this.refreshAfterWrite = (cache.refreshAfterNanos() < 0) ? Optional.empty()
         : Optional.of(new Refreshing());
@@ -70,8 +72,8 @@ final class PolicyView<K, V> implements Policy<K, V> {
 
   @Override
   public V getIfPresentQuietly(K key) {
-    Objects.requireNonNull(key, "key");
-    return cache.read(key, false); // no access recorded, no extension, no refresh
+    Seen<K, V> seen = look(key); // no access, extension, refresh or clean-up of expired entries
+    return (seen == null) ? null : seen.value;
   }
 
   @Override
@@ -107,7 +109,7 @@ final class PolicyView<K, V> implements Policy<K, V> {
   /* ---------------- Looking at one entry ---------------- */
 
   /** A live entry as one lock-free look saw it: its node and deadline, and the ticker then. */
-  private record Seen<K, V>(Node<K, V> node, long deadline, long now) {}
+  private record Seen<K, V>(Node<K, V> node, V value, long deadline, long now) {}
 
   /** The key's live entry, or null; records no access. */
   private Seen<K, V> look(K key) {
@@ -136,7 +138,7 @@ final class PolicyView<K, V> implements Policy<K, V> {
       if ((deadline != Node.NEVER) && (now - deadline >= 0)) {
         return null;
       }
-      return new Seen<>(node, deadline, now);
+      return new Seen<>(node, value, deadline, now);
     }
   }
 
@@ -196,17 +198,21 @@ final class PolicyView<K, V> implements Policy<K, V> {
 
   /** A fixed time to live ({@code write}) or idle time. */
   private final class Fixed implements FixedExpiration<K, V> {
+    /** The duration the rules apply (capped at Expiration#MAX_DURATION_NANOS). */
     private final long durationNanos;
+    /** The duration as configured, which {@link #getExpiresAfter} reports. */
+    private final long configuredNanos;
     private final boolean write;
 
-    Fixed(long durationNanos, boolean write) {
+    Fixed(long durationNanos, long configuredNanos, boolean write) {
       this.durationNanos = durationNanos;
+      this.configuredNanos = configuredNanos;
       this.write = write;
     }
 
     @Override
     public Duration getExpiresAfter() {
-      return Duration.ofNanos(durationNanos);
+      return Duration.ofNanos(configuredNanos);
     }
 
     @Override
@@ -260,7 +266,7 @@ final class PolicyView<K, V> implements Policy<K, V> {
   private final class Refreshing implements FixedRefresh<K, V> {
     @Override
     public Duration getRefreshesAfter() {
-      return Duration.ofNanos(cache.refreshAfterNanos());
+      return Duration.ofNanos(cache.builtRefreshNanos); // as configured, uncapped
     }
 
     @Override

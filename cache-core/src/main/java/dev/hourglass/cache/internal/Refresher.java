@@ -73,6 +73,9 @@ final class Refresher<K, V> {
    * unless one is running, or failed less than an interval ago. Never waits.
    */
   void refreshDue(Node<K, V> node, V value, long now) {
+    if (cache.async && !FutureValues.isReady(value)) {
+      return; // a future still loading (or failed, about to be removed) is not refreshed
+    }
     Refresh current = node.refreshAcquire();
     if ((current != null) && !current.retryable(now, intervalNanos)) {
       return; // running, or backing off after a failure

@@ -44,6 +44,11 @@ final class SingleFlight<K, V> {
     this.cache = cache;
   }
 
+  /** How many times invalidateAll has begun, for a bulk load that compares before and after. */
+  int clearCount() {
+    return clears.get();
+  }
+
   /** An invalidateAll begins: bulk loads running now store none of their extra entries. */
   void clearing() {
     clears.incrementAndGet(); // ordered before any stripe is cleared
@@ -220,6 +225,11 @@ final class SingleFlight<K, V> {
       flight.cancel();
     } else {
       flight.complete(null);
+    }
+    if (flight.settleAfter) { // ordered by unregister's lock: see Flight#settleAfter
+      @SuppressWarnings("unchecked") // a flight's key is its cache's
+      K key = (K) flight.key;
+      cache.settleKey(key); // a future that completed while this flight held its key
     }
   }
 

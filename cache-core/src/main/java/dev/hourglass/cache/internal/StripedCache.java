@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
@@ -86,6 +87,14 @@ class StripedCache<K, V> implements Cache<K, V> {
    * refreshes, so held here (see {@link Refresher}).
    */
   private final long refreshAfterNanos;
+  /**
+   * The durations as built (time to live, idle time, refresh interval; -1 when unset), before the
+   * rules capped them: what {@link #policy()} reports. Plain longs, not the spec record, which
+   * the Lincheck agent cannot walk.
+   */
+  final long builtWriteNanos;
+  final long builtAccessNanos;
+  final long builtRefreshNanos;
   /** Runs the refreshes of a loading cache; null for a cache without a loader. */
   final Refresher<K, V> refresher;
   private final RemovalListener<? super K, ? super V> listener;
@@ -93,6 +102,12 @@ class StripedCache<K, V> implements Cache<K, V> {
   final StatsCounter stats;
   /** Loads and computes. */
   final SingleFlight<K, V> flights;
+  /**
+   * Whether this is the engine of an asynchronous cache, whose values are
+   * {@code CompletableFuture}s: a future that is not yet a value is stored {@link Node#PENDING},
+   * weighing 0 and never expiring, and settled when it completes ({@link Op#SETTLE}).
+   */
+  final boolean async;
 
   private final AtomicBoolean cleanerStarted = new AtomicBoolean();
   private volatile Future<?> cleanerFuture;
@@ -104,8 +119,22 @@ class StripedCache<K, V> implements Cache<K, V> {
    *
    * @param spec the settings
    */
-  @SuppressWarnings("unchecked")
   StripedCache(CacheSpec<K, V> spec) {
+    this(spec, false);
+  }
+
+  /**
+   * Creates a cache from validated settings.
+   *
+   * @param spec the settings
+   * @param async whether this is the engine of an asynchronous cache (see {@link #async})
+   */
+  @SuppressWarnings("unchecked")
+  StripedCache(CacheSpec<K, V> spec, boolean async) {
+    this.async = async;
+    this.builtWriteNanos = spec.expireAfterWriteNanos();
+    this.builtAccessNanos = spec.expireAfterAccessNanos();
+    this.builtRefreshNanos = spec.refreshAfterWriteNanos();
     this.expiration = new Expiration<>(spec.expireAfterWriteNanos(),
         spec.expireAfterAccessNanos(), spec.expiry(), spec.ticker(),
         spec.refreshAfterWriteNanos() > 0);
@@ -346,11 +375,41 @@ class StripedCache<K, V> implements Cache<K, V> {
      * ({@code Policy.VarExpiration.setExpiresAfter}); returns the value kept, or null if there
      * was no live entry. Delivers, as a removal does: a passed deadline expires the entry.
      */
-    RETIME;
+    RETIME,
+    /**
+     * Asynchronous caches: settles the entry holding the future {@code expected}, stored while
+     * not yet a value ({@link Node#PENDING}), now that it completed: weighs it and gives it its
+     * deadline as a value created now, or removes it if it failed, completed with null, or
+     * {@code value} is null (it could not be weighed). Never waits for a flight: one holding the
+     * key is marked to settle it once it has landed ({@link Flight#settleAfter}).
+     */
+    SETTLE;
+
+    /** Whether the write carries a value to store, which an asynchronous cache weighs itself. */
+    boolean carriesValue() {
+      return stores() || (this == REPLACE) || (this == REFRESH) || (this == SETTLE);
+    }
+
+    /** Whether a write that returned {@code result} stored its value. */
+    boolean storedValue(Object result) {
+      switch (this) {
+        case PUT:
+        case INSTALL:
+          return true;
+        case PUT_IF_ABSENT:
+          return result == null;
+        case REPLACE:
+        case REFRESH:
+          return result != null;
+        default:
+          return false;
+      }
+    }
 
     /** Whether the stripe's maintenance runs after the change (a claim leaves it to the install). */
     boolean maintains() {
-      return (this != CLAIM_LOAD) && (this != CLAIM_COMPUTE) && (this != CLAIM_IF_PRESENT);
+      return (this != CLAIM_LOAD) && (this != CLAIM_COMPUTE) && (this != CLAIM_IF_PRESENT)
+          && (this != SETTLE); // a settle may have no time to maintain with; the next write has
     }
 
     /** Whether the write stores a value given by the caller, so its deadline comes first. */
@@ -363,7 +422,8 @@ class StripedCache<K, V> implements Cache<K, V> {
      * claim or an install leaves both to its flight's owner.
      */
     boolean evicts() {
-      return (this == PUT) || (this == PUT_IF_ABSENT) || (this == REPLACE) || (this == REFRESH);
+      return (this == PUT) || (this == PUT_IF_ABSENT) || (this == REPLACE) || (this == REFRESH)
+          || (this == SETTLE);
     }
   }
 
@@ -396,10 +456,13 @@ class StripedCache<K, V> implements Cache<K, V> {
       Flight flight, Refresh refresh, Removals<K, V> removals) {
     Stripe<K, V> stripe = stripeFor(hash);
     boolean readsTicker = (ttlNanos >= 0) || ((flight != null) && flight.timed);
+    // A settle that drops its entry needs no time: a ticker that keeps failing cannot leave it
+    // pending (weightless and timeless) for good.
+    boolean timeless = (op == Op.SETTLE) && (value == null);
     long now = 0;
     try {
       for (;;) {
-        now = (readsTicker || expiration.timed()) ? ticker.read() : 0;
+        now = (!timeless && (readsTicker || expiration.timed())) ? ticker.read() : 0;
         if (flight != null) {
           flight.installedAtNanos = now;
         }
@@ -408,6 +471,15 @@ class StripedCache<K, V> implements Cache<K, V> {
         boolean seenLive = false;
         boolean validate = false; // whether the change must find the entry as seen here
         long deadline = Node.NEVER;
+        // An asynchronous cache weighs here, once per pass, with the deadline: a future that is
+        // not yet a value weighs 0 and never expires until it settles (see Op#SETTLE).
+        boolean pending = false;
+        if (async && (value != null) && op.carriesValue()) {
+          pending = !FutureValues.isReady(value);
+          if (weigher != null) { // bounded: every bounded asynchronous engine weighs
+            weight = pending ? 0 : weighNow(key, value);
+          }
+        }
         if ((op == Op.REPLACE) || (op == Op.REFRESH)) {
           validate = true;
           seen = stripe.find(key, hash);
@@ -419,9 +491,15 @@ class StripedCache<K, V> implements Cache<K, V> {
             return null; // nothing to replace; the finally delivers what earlier passes collected
           }
           seenLive = true;
-          deadline = expiration.writeDeadline(key, value, true, seenDeadline, now, ttlNanos);
+          deadline = pending ? Node.NEVER
+              : expiration.writeDeadline(key, value, true, seenDeadline, now, ttlNanos);
         } else if (op == Op.RETIME) {
           deadline = Expiration.deadlineOf(now, ttlNanos);
+        } else if (op == Op.SETTLE) {
+          if ((value != null) && !pending) { // a settled future is created now, as a value
+            deadline = expiration.writeDeadline(key, value, false, Expiration.NOT_LIVE, now,
+                Expiration.NO_TTL);
+          }
         } else if ((value != null) && op.stores()) {
           long seenDeadline = Expiration.NOT_LIVE;
           if (expiration.asksExpiryOnWrite(ttlNanos)) {
@@ -430,7 +508,8 @@ class StripedCache<K, V> implements Cache<K, V> {
             seenDeadline = Expiration.liveDeadline(seen, null, now);
           }
           seenLive = (seenDeadline != Expiration.NOT_LIVE);
-          deadline = expiration.writeDeadline(key, value, seenLive, seenDeadline, now, ttlNanos);
+          deadline = pending ? Node.NEVER
+              : expiration.writeDeadline(key, value, seenLive, seenDeadline, now, ttlNanos);
         }
         // 2. One stripe lock: wait for another caller's flight, or change the stripe.
         Flight other = null;
@@ -441,6 +520,9 @@ class StripedCache<K, V> implements Cache<K, V> {
           Flight registered = stripe.flight(key, hash);
           if ((registered != null) && (op == Op.REFRESH)) {
             return null; // a load or compute of the key is running: it writes, and wins
+          } else if ((registered != null) && (op == Op.SETTLE)) {
+            registered.settleAfter = true; // under the lock that unregisters it: see Flight
+            return null; // never waits: the flight's owner settles the key once it has landed
           } else if ((registered != null) && (registered != flight)) {
             other = registered;
           } else {
@@ -449,7 +531,7 @@ class StripedCache<K, V> implements Cache<K, V> {
               changed = true; // the entry changed since the expiry ran on it: run it again
             } else {
               result = change(op, stripe, node, key, hash, value, expected, weight, deadline,
-                  ttlNanos, flight, refresh, now, removals);
+                  ttlNanos, flight, refresh, pending, now, removals);
             }
             if (op.maintains()) {
               stripe.maintain(now, removals);
@@ -465,6 +547,9 @@ class StripedCache<K, V> implements Cache<K, V> {
           }
           other.await(); // another caller is loading or computing this key: wait, then again
         } else if (!changed) {
+          if (pending && op.storedValue(result)) {
+            watch(key, value); // settles the entry when the future completes
+          }
           return result;
         }
       }
@@ -491,7 +576,7 @@ class StripedCache<K, V> implements Cache<K, V> {
   @GuardedBy("stripe")
   private V change(Op op, Stripe<K, V> stripe, Node<K, V> node, K key, int hash, V value,
       V expected, long weight, long deadline, long ttlNanos, Flight flight, Refresh refresh,
-      long now, Removals<K, V> removals) {
+      boolean pending, long now, Removals<K, V> removals) {
     boolean live = isLive(node, now);
     switch (op) {
       case PUT:
@@ -500,18 +585,35 @@ class StripedCache<K, V> implements Cache<K, V> {
           return node.value;
         }
         V previous = live ? node.value : null;
-        store(stripe, node, key, hash, value, weight, deadline, ttlNanos >= 0, now,
+        store(stripe, node, key, hash, value, weight, deadline, ttlNanos >= 0, pending, now,
             live ? RemovalCause.REPLACED : RemovalCause.EXPIRED, removals);
         return previous;
       }
       case REPLACE: {
         V current = node.value;
         if (live && ((expected == null) || (current == expected))) {
+          if (async) {
+            node.set(Node.PENDING, pending); // before update, which may copy the node
+          }
           stripe.update(node, value, weight, deadline, false, now, RemovalCause.REPLACED,
               removals);
           return current;
         }
         return null;
+      }
+      case SETTLE: {
+        // Only the very future stored as pending: a write since then replaced it, and settled.
+        if (!live || (node.value != expected) || !node.has(Node.PENDING)) {
+          return null;
+        }
+        if ((value == null) || pending) { // failed, completed with null, or could not be weighed
+          stripe.remove(node, RemovalCause.EXPLICIT, removals); // the listener skips non-values
+          return null;
+        }
+        node.set(Node.PENDING, false); // before update, which may copy the node
+        stripe.update(node, value, weight, deadline, false, now, RemovalCause.REPLACED,
+            removals); // the same value: nothing is reported
+        return value;
       }
       case REFRESH: {
         V current = node.value;
@@ -525,7 +627,7 @@ class StripedCache<K, V> implements Cache<K, V> {
         return null;
       }
       case RETIME: {
-        if (!live) {
+        if (!live || node.has(Node.PENDING)) { // a future still loading has no lifetime yet
           return null;
         }
         V current = node.value;
@@ -568,7 +670,7 @@ class StripedCache<K, V> implements Cache<K, V> {
         }
         Node<K, V> present = stripe.removeIfExpired(node, now, removals);
         if (value != null) {
-          store(stripe, present, key, hash, value, weight, deadline, false, now,
+          store(stripe, present, key, hash, value, weight, deadline, false, pending, now,
               RemovalCause.REPLACED, removals);
         } else if (present != null) {
           stripe.remove(present, RemovalCause.EXPLICIT, removals);
@@ -583,15 +685,20 @@ class StripedCache<K, V> implements Cache<K, V> {
   /** Adds a node for the key, or gives its node a new value, reporting the old with {@code cause}. */
   @GuardedBy("stripe")
   private void store(Stripe<K, V> stripe, Node<K, V> node, K key, int hash, V value, long weight,
-      long deadline, boolean customTtl, long now, RemovalCause cause, Removals<K, V> removals) {
+      long deadline, boolean customTtl, boolean pending, long now, RemovalCause cause,
+      Removals<K, V> removals) {
     if (node == null) {
       int shape = (deadline == Node.NEVER) ? nodeShape : (nodeShape | Nodes.TIMED);
       Node<K, V> added = Nodes.create(shape, key, hash, value);
       added.setWeight(weight);
       added.initExpiresAt(deadline);
       added.set(Node.CUSTOM_TTL, customTtl);
+      added.set(Node.PENDING, pending);
       stripe.add(added, now, removals);
     } else {
+      if (async) {
+        node.set(Node.PENDING, pending); // before update, which may copy the node
+      }
       stripe.update(node, value, weight, deadline, customTtl, now, cause, removals);
     }
   }
@@ -612,7 +719,16 @@ class StripedCache<K, V> implements Cache<K, V> {
     }
   }
 
+  /**
+   * The weight of a value about to be written, weighed by the caller before the write; an
+   * asynchronous cache answers 0 here and weighs in the write itself, where it also decides
+   * whether the future is a value yet.
+   */
   long weigh(K key, V value) {
+    return (async && (weigher != null)) ? 0 : weighNow(key, value);
+  }
+
+  private long weighNow(K key, V value) {
     if (weigher == null) {
       return 1;
     }
@@ -646,12 +762,17 @@ class StripedCache<K, V> implements Cache<K, V> {
 
   @Override
   public void putAll(Map<? extends K, ? extends V> map) {
+    requireNoNulls(map);
+    map.forEach(this::put);
+  }
+
+  /** Checks a map for {@code putAll} before anything is stored: no null map, key or value. */
+  static void requireNoNulls(Map<?, ?> map) {
     Objects.requireNonNull(map, "map");
-    for (Map.Entry<? extends K, ? extends V> e : map.entrySet()) {
+    for (Map.Entry<?, ?> e : map.entrySet()) {
       Objects.requireNonNull(e.getKey(), "key");
       Objects.requireNonNull(e.getValue(), "value");
     }
-    map.forEach(this::put);
   }
 
   /**
@@ -687,6 +808,55 @@ class StripedCache<K, V> implements Cache<K, V> {
     startCleaner();
     return write(Op.RETIME, key, spread(key.hashCode()), null, null, 0, ttlNanos, null, null,
         newRemovals()) != null;
+  }
+
+  /* ---------------- Futures of an asynchronous cache ---------------- */
+
+  /** Settles the entry of {@code future}, stored pending, once it completes. */
+  private void watch(K key, V future) {
+    ((CompletableFuture<?>) future).whenComplete((result, failure) -> settle(key, future));
+  }
+
+  /**
+   * Settles the entry holding {@code future}, which completed (see {@link Op#SETTLE}); runs on
+   * the thread that completed it. A weigher, expiry, key or ticker that throws here has no
+   * caller to reach: it is logged and the entry removed, since it cannot be weighed or timed.
+   */
+  void settle(K key, V future) {
+    try {
+      write(Op.SETTLE, key, spread(key.hashCode()), future, future, 1, Expiration.NO_TTL, null, null,
+          newRemovals());
+      return;
+    } catch (Throwable t) { // anything: there is no caller to throw to
+      LOGGER.log(System.Logger.Level.WARNING, "Could not settle the completed value of key "
+          + key + "; removing the entry", t);
+    }
+    try {
+      write(Op.SETTLE, key, spread(key.hashCode()), null, future, 0, Expiration.NO_TTL, null,
+          null, newRemovals());
+    } catch (Throwable t) {
+      LOGGER.log(System.Logger.Level.WARNING, "Could not remove the entry of key " + key, t);
+    }
+  }
+
+  /**
+   * Settles the key's entry if it holds a completed future still stored pending: called by a
+   * flight's owner that an {@link Op#SETTLE} found holding the key (see Flight#settleAfter).
+   */
+  void settleKey(K key) {
+    V value;
+    try {
+      int hash = spread(key.hashCode());
+      Node<K, V> node = stripeFor(hash).find(key, hash);
+      // Racy read of the flags: a hint only, which the SETTLE checks again under the lock.
+      value = ((node == null) || !node.has(Node.PENDING)) ? null : node.value;
+    } catch (Throwable t) {
+      LOGGER.log(System.Logger.Level.WARNING, "Could not look up key " + key + " to settle it", t);
+      return;
+    }
+    if ((value != null) && ((CompletableFuture<?>) value).isDone()) {
+      settle(key, value);
+    }
   }
 
   /** Changes the size bound and evicts down to it before returning. */

@@ -31,7 +31,12 @@ final class StripedLoadingCache<K, V> extends StripedCache<K, V> implements Load
   private final boolean bulkLoader;
 
   StripedLoadingCache(CacheSpec<K, V> spec) {
-    super(spec);
+    this(spec, false);
+  }
+
+  /** The engine of an asynchronous loading cache when {@code async}: see StripedCache#async. */
+  StripedLoadingCache(CacheSpec<K, V> spec, boolean async) {
+    super(spec, async);
     this.loader = Objects.requireNonNull(spec.loader(), "loader");
     this.bulkLoader = overridesLoadAll(loader);
   }

@@ -21,12 +21,18 @@ public final class Invariants {
 
   /** The cache's global weight counter, the quantity its bound applies to (read without locks). */
   public static long totalWeight(Cache<?, ?> cache) {
-    return ((StripedCache<?, ?>) cache).totalWeight();
+    return engineOf(cache).totalWeight();
+  }
+
+  /** The engine behind a cache, or behind an asynchronous cache's synchronous view. */
+  private static StripedCache<?, ?> engineOf(Cache<?, ?> cache) {
+    return (cache instanceof SyncView) ? ((SyncView<?, ?>) cache).async.engine
+        : (StripedCache<?, ?>) cache;
   }
 
   @SuppressWarnings("unchecked")
   public static void check(Cache<?, ?> cache) throws InterruptedException {
-    StripedCache<Object, Object> striped = (StripedCache<Object, Object>) cache;
+    StripedCache<Object, Object> striped = (StripedCache<Object, Object>) engineOf(cache);
     long weightSum = 0;
     for (Stripe<Object, Object> stripe : striped.stripes) {
       assertThat(stripe.isHeldByCurrentThread()).as("this thread still holds a stripe lock")
@@ -56,6 +62,18 @@ public final class Invariants {
       assertThat(table.add(node)).as("node linked twice: %s", node).isTrue();
       assertThat(node.has(Node.RETIRED)).as("retired node in the table: %s", node).isFalse();
       assertThat(node.value).as("live node without a value").isNotNull();
+      if (striped.async) { // a future not yet a value weighs nothing and never expires
+        if (node.has(Node.PENDING)) {
+          if (striped.eviction != null) {
+            assertThat(node.weight()).as("weight of a pending future").isZero();
+          }
+          assertThat(node.expiresAt()).as("deadline of a pending future").isEqualTo(Node.NEVER);
+        } else {
+          assertThat(FutureValues.isReady(node.value)).as("settled node holds a value").isTrue();
+        }
+      } else {
+        assertThat(node.has(Node.PENDING)).as("pending node in a synchronous cache").isFalse();
+      }
       assertThat(node.hash).isEqualTo(StripedCache.spread(node.key.hashCode()));
       assertThat(striped.stripeFor(node.hash)).as("node in the wrong stripe").isSameAs(stripe);
       assertThat(stripe.findLocked(node.key, node.hash)).as("node not findable").isSameAs(node);

@@ -45,11 +45,16 @@ public abstract class LincheckCacheTest {
         .ticker(ticker)
         .scheduler(Scheduler.disabledScheduler())
         .executor(Runnable::run);
-    this.cache = configure(builder).build();
+    this.cache = build(configure(builder));
   }
 
   /** Shapes the cache of this configuration. */
   protected abstract CacheBuilder<Object, Object> configure(CacheBuilder<Object, Object> builder);
+
+  /** Builds the cache under test from the configured builder: a synchronous cache by default. */
+  protected Cache<Integer, Integer> build(CacheBuilder<Object, Object> builder) {
+    return builder.build();
+  }
 
   @Operation
   public Integer getIfPresent(@Param(name = "key") int key) {
