@@ -132,7 +132,7 @@ public record CacheSpec<K, V>(
           + "newAsyncLoadingCache's arguments");
     }
     FutureValues.FutureLoader<K, V> engineLoader =
-        new FutureValues.FutureLoader<>(asyncLoader, executor);
+        FutureValues.FutureLoader.of(asyncLoader, executor);
     StripedLoadingCache<K, CompletableFuture<V>> engine = new StripedLoadingCache<>(
         FutureValues.engineSpec(this, engineLoader, refreshAfterWriteNanos), true);
     return new StripedAsyncLoadingCache<>(engine, engineLoader, weigher != null);

@@ -1,6 +1,8 @@
 package dev.hourglass.cache.internal;
 
 import dev.hourglass.cache.Policy;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -106,12 +108,40 @@ final class FuturePolicy<K, V> implements Policy<K, V> {
 
     @Override
     public Map<K, V> hottest(int limit) {
-      return FutureValues.readyValues(bound.hottest(limit));
+      return snapshot(limit, true);
     }
 
     @Override
     public Map<K, V> coldest(int limit) {
-      return FutureValues.readyValues(bound.coldest(limit));
+      return snapshot(limit, false);
+    }
+
+    /**
+     * Up to {@code limit} entries with values: the engine's snapshot leaves futures still loading
+     * in, so a larger one is asked for while they crowd out the values (each ask doubles).
+     */
+    private Map<K, V> snapshot(int limit, boolean hottest) {
+      if (limit < 0) {
+        throw new IllegalArgumentException("limit must not be negative: " + limit);
+      }
+      for (int ask = limit; ; ask = (ask > (Integer.MAX_VALUE >> 1)) ? Integer.MAX_VALUE : 2 * ask) {
+        Map<K, CompletableFuture<V>> futures = hottest ? bound.hottest(ask) : bound.coldest(ask);
+        Map<K, V> values = FutureValues.readyValues(futures);
+        if ((values.size() >= limit) || (futures.size() < ask) || (ask == Integer.MAX_VALUE)) {
+          return (values.size() <= limit) ? values : first(values, limit);
+        }
+      }
+    }
+
+    private Map<K, V> first(Map<K, V> values, int limit) {
+      Map<K, V> result = new LinkedHashMap<>();
+      for (Map.Entry<K, V> e : values.entrySet()) {
+        if (result.size() == limit) {
+          break;
+        }
+        result.put(e.getKey(), e.getValue());
+      }
+      return Collections.unmodifiableMap(result);
     }
 
 

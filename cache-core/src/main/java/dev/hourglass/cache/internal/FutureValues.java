@@ -215,13 +215,29 @@ final class FutureValues {
    * loader starts, and a reload's future completes with a completed future of the new value, for
    * the engine's {@link Refresher} to install.
    */
-  static final class FutureLoader<K, V> implements CacheLoader<K, CompletableFuture<V>> {
-    private final AsyncCacheLoader<? super K, V> loader;
+  static class FutureLoader<K, V> implements CacheLoader<K, CompletableFuture<V>> {
+    final AsyncCacheLoader<? super K, V> loader;
     private final Executor executor;
 
     FutureLoader(AsyncCacheLoader<? super K, V> loader, Executor executor) {
       this.loader = loader;
       this.executor = executor;
+    }
+
+    /**
+     * The engine's loader for {@code loader}: one with the bulk reload of a {@code CacheLoader}
+     * that has its own {@code reloadAll}, so that {@code refreshAll} reloads in bulk as the
+     * synchronous cache does; else one without, which the engine reloads key by key.
+     */
+    static <K, V> FutureLoader<K, V> of(AsyncCacheLoader<? super K, V> loader, Executor executor) {
+      boolean bulkReload = (loader instanceof CacheLoader)
+          && (declaringClass(loader, "reloadAll", Map.class) != CacheLoader.class);
+      return bulkReload ? new BulkReload<>(loader, executor) : new FutureLoader<>(loader, executor);
+    }
+
+    /** Whether the engine's refreshAll reloads in bulk. */
+    boolean reloadsInBulk() {
+      return false;
     }
 
     /** Starts a load: the future of the value, failed if the loader throws or returns null. */
@@ -270,6 +286,41 @@ final class FutureValues {
     CompletableFuture<Map<K, V>> startAll(Set<? extends K> keys) throws Exception {
       return (CompletableFuture<Map<K, V>>) (CompletableFuture<?>) loader.asyncLoadAll(keys,
           executor);
+    }
+  }
+
+  /** A {@link FutureLoader} over a {@code CacheLoader} with a {@code reloadAll} of its own. */
+  static final class BulkReload<K, V> extends FutureLoader<K, V> {
+    BulkReload(AsyncCacheLoader<? super K, V> loader, Executor executor) {
+      super(loader, executor);
+    }
+
+    @Override
+    boolean reloadsInBulk() {
+      return true;
+    }
+
+    /** The values of the futures, reloaded by the user's reloadAll, as completed futures. */
+    @Override
+    @SuppressWarnings("unchecked") // the loader's keys are the requested K's
+    public Map<K, CompletableFuture<V>> reloadAll(
+        Map<? extends K, ? extends CompletableFuture<V>> oldValues) throws Exception {
+      Map<K, V> old = new LinkedHashMap<>();
+      oldValues.forEach((key, future) -> {
+        V value = valueOf(future);
+        if (value != null) {
+          old.put(key, value);
+        }
+      });
+      Map<?, ? extends V> reloaded =
+          ((CacheLoader<? super K, V>) loader).reloadAll(Collections.unmodifiableMap(old));
+      if (reloaded == null) {
+        return null; // the engine's Refresher fails every key, as for a synchronous loader
+      }
+      Map<K, CompletableFuture<V>> result = new LinkedHashMap<>();
+      reloaded.forEach((key, value) -> result.put((K) key,
+          (value == null) ? null : CompletableFuture.completedFuture(value)));
+      return result;
     }
   }
 

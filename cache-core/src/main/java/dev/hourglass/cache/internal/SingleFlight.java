@@ -229,7 +229,7 @@ final class SingleFlight<K, V> {
     if (flight.settleAfter) { // ordered by unregister's lock: see Flight#settleAfter
       @SuppressWarnings("unchecked") // a flight's key is its cache's
       K key = (K) flight.key;
-      cache.settleKey(key); // a future that completed while this flight held its key
+      cache.settleKey(key, flight.hash); // a future that completed while this flight held it
     }
   }
 

@@ -3,6 +3,7 @@ package dev.hourglass.cache.internal;
 import dev.hourglass.cache.AsyncLoadingCache;
 import dev.hourglass.cache.LoadingCache;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -49,6 +50,14 @@ final class StripedAsyncLoadingCache<K, V> extends StripedAsyncCache<K, V>
 
   @Override
   public CompletableFuture<Map<K, V>> getAll(Iterable<? extends K> keys) {
+    return getAll(keys, false);
+  }
+
+  /**
+   * getAll; {@code strict} for the synchronous view, whose {@code LoadingCache.getAll} follows the
+   * synchronous cache: a bulk result with a null key or value fails every key, storing nothing.
+   */
+  CompletableFuture<Map<K, V>> getAll(Iterable<? extends K> keys, boolean strict) {
     Objects.requireNonNull(keys, "keys");
     Set<K> unique = StripedCache.uniqueKeys(keys);
     Map<K, CompletableFuture<V>> futures = new LinkedHashMap<>();
@@ -60,7 +69,9 @@ final class StripedAsyncLoadingCache<K, V> extends StripedAsyncCache<K, V>
     }
     Map<K, CompletableFuture<V>> mine = reserve(unique, futures);
     if (!mine.isEmpty()) {
-      startAll(mine, (absent, executor) -> loadAll(absent, mine));
+      startAll(mine, (absent, executor) -> strict
+          ? loadAll(absent, mine).thenApply(StripedAsyncLoadingCache::requireNoNulls)
+          : loadAll(absent, mine));
     }
     return collect(futures);
   }
@@ -93,6 +104,15 @@ final class StripedAsyncLoadingCache<K, V> extends StripedAsyncCache<K, V>
     }
   }
 
+  private static <M extends Map<?, ?>> M requireNoNulls(M loaded) {
+    Objects.requireNonNull(loaded, "CacheLoader.loadAll returned null");
+    loaded.forEach((key, value) -> {
+      Objects.requireNonNull(key, "CacheLoader.loadAll returned a null key");
+      Objects.requireNonNull(value, () -> "CacheLoader.loadAll returned a null value for key " + key);
+    });
+    return loaded;
+  }
+
   private static <V> CompletableFuture<Void> awaitAll(Map<?, CompletableFuture<V>> futures) {
     return CompletableFuture.allOf(futures.values().toArray(new CompletableFuture<?>[0]))
         .handle((done, failure) -> null);
@@ -116,11 +136,33 @@ final class StripedAsyncLoadingCache<K, V> extends StripedAsyncCache<K, V>
   CompletableFuture<Map<K, V>> refreshAll(Iterable<? extends K> keys) {
     Objects.requireNonNull(keys, "keys");
     Set<K> unique = StripedCache.uniqueKeys(keys); // every key checked before any refresh
-    Map<K, CompletableFuture<V>> futures = new LinkedHashMap<>();
-    for (K key : unique) {
-      futures.put(key, refresh(key));
+    Set<K> ready = new LinkedHashSet<>();
+    if (loader.reloadsInBulk()) { // entries with values: one reloadAll, through the engine
+      for (K key : unique) {
+        CompletableFuture<V> present = engine.read(key, false); // records nothing
+        if ((present != null) && FutureValues.isReady(present)) {
+          ready.add(key);
+        }
+      }
     }
-    return collect(futures);
+    CompletableFuture<Map<K, CompletableFuture<V>>> bulk = ready.isEmpty()
+        ? CompletableFuture.completedFuture(Map.of()) : engine.refresher.refreshAll(ready);
+    Map<K, CompletableFuture<V>> others = new LinkedHashMap<>();
+    for (K key : unique) {
+      if (!ready.contains(key)) {
+        others.put(key, refresh(key)); // key by key; a key still loading joins its load
+      }
+    }
+    return bulk.thenCompose(reloaded -> {
+      Map<K, CompletableFuture<V>> futures = new LinkedHashMap<>();
+      for (K key : unique) {
+        CompletableFuture<V> future = ready.contains(key) ? reloaded.get(key) : others.get(key);
+        if (future != null) {
+          futures.put(key, future);
+        }
+      }
+      return collect(futures);
+    });
   }
 
   private static <V> CompletableFuture<V> flatten(

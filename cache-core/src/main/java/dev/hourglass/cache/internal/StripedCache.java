@@ -548,7 +548,7 @@ class StripedCache<K, V> implements Cache<K, V> {
           other.await(); // another caller is loading or computing this key: wait, then again
         } else if (!changed) {
           if (pending && op.storedValue(result)) {
-            watch(key, value); // settles the entry when the future completes
+            watch(key, hash, value); // settles the entry when the future completes
           }
           return result;
         }
@@ -607,7 +607,8 @@ class StripedCache<K, V> implements Cache<K, V> {
           return null;
         }
         if ((value == null) || pending) { // failed, completed with null, or could not be weighed
-          stripe.remove(node, RemovalCause.EXPLICIT, removals); // the listener skips non-values
+          // Never a value of the cache: nothing to report (the failure was logged, if any).
+          stripe.remove(node, RemovalCause.EXPLICIT, Removals.discarding());
           return null;
         }
         node.set(Node.PENDING, false); // before update, which may copy the node
@@ -812,9 +813,12 @@ class StripedCache<K, V> implements Cache<K, V> {
 
   /* ---------------- Futures of an asynchronous cache ---------------- */
 
-  /** Settles the entry of {@code future}, stored pending, once it completes. */
-  private void watch(K key, V future) {
-    ((CompletableFuture<?>) future).whenComplete((result, failure) -> settle(key, future));
+  /**
+   * Settles the entry of {@code future}, stored pending, once it completes; with the key's hash
+   * as stored, so that the settle calls no {@code hashCode} that might fail.
+   */
+  private void watch(K key, int hash, V future) {
+    ((CompletableFuture<?>) future).whenComplete((result, failure) -> settle(key, hash, future));
   }
 
   /**
@@ -822,9 +826,9 @@ class StripedCache<K, V> implements Cache<K, V> {
    * the thread that completed it. A weigher, expiry, key or ticker that throws here has no
    * caller to reach: it is logged and the entry removed, since it cannot be weighed or timed.
    */
-  void settle(K key, V future) {
+  void settle(K key, int hash, V future) {
     try {
-      write(Op.SETTLE, key, spread(key.hashCode()), future, future, 1, Expiration.NO_TTL, null, null,
+      write(Op.SETTLE, key, hash, future, future, 1, Expiration.NO_TTL, null, null,
           newRemovals());
       return;
     } catch (Throwable t) { // anything: there is no caller to throw to
@@ -832,8 +836,8 @@ class StripedCache<K, V> implements Cache<K, V> {
           + key + "; removing the entry", t);
     }
     try {
-      write(Op.SETTLE, key, spread(key.hashCode()), null, future, 0, Expiration.NO_TTL, null,
-          null, newRemovals());
+      write(Op.SETTLE, key, hash, null, future, 0, Expiration.NO_TTL, null, null,
+          newRemovals());
     } catch (Throwable t) {
       LOGGER.log(System.Logger.Level.WARNING, "Could not remove the entry of key " + key, t);
     }
@@ -843,10 +847,9 @@ class StripedCache<K, V> implements Cache<K, V> {
    * Settles the key's entry if it holds a completed future still stored pending: called by a
    * flight's owner that an {@link Op#SETTLE} found holding the key (see Flight#settleAfter).
    */
-  void settleKey(K key) {
+  void settleKey(K key, int hash) {
     V value;
     try {
-      int hash = spread(key.hashCode());
       Node<K, V> node = stripeFor(hash).find(key, hash);
       // Racy read of the flags: a hint only, which the SETTLE checks again under the lock.
       value = ((node == null) || !node.has(Node.PENDING)) ? null : node.value;
@@ -855,7 +858,7 @@ class StripedCache<K, V> implements Cache<K, V> {
       return;
     }
     if ((value != null) && ((CompletableFuture<?>) value).isDone()) {
-      settle(key, value);
+      settle(key, hash, value);
     }
   }
 

@@ -188,7 +188,7 @@ class SyncView<K, V> implements Cache<K, V> {
 
     @Override
     public Map<K, V> getAll(Iterable<? extends K> keys) {
-      return FutureValues.await(loading.getAll(keys));
+      return FutureValues.await(loading.getAll(keys, true)); // strict, as the synchronous cache
     }
 
     @Override
