@@ -30,8 +30,24 @@ final class Refresh {
   private volatile long failedAtNanos;
   private volatile boolean failed;
 
+  /**
+   * For a node that cannot carry the token (a loading cache without {@code refreshAfterWrite}):
+   * that node, and its write count when the refresh read its value, which the install compares
+   * instead of the token (a write since then changes the count, a removal the node). Null and 0
+   * for a token. The count is a byte that a write moves by two: 128 writes during one reload
+   * would go unseen.
+   */
+  final Object node;
+  final int seq;
+
   Refresh(long startedAtNanos) {
+    this(startedAtNanos, null, 0);
+  }
+
+  Refresh(long startedAtNanos, Object node, int seq) {
     this.startedAtNanos = startedAtNanos;
+    this.node = node;
+    this.seq = seq;
   }
 
   /** Marks the refresh failed at {@code now}, before its state is left on the node. */

@@ -11,6 +11,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The refreshes of one loading cache: automatic ones, which a read of an entry older than
@@ -35,9 +36,11 @@ import java.util.concurrent.CompletionException;
  *
  * <h2>Nodes without a token</h2>
  * Only a cache built with {@code refreshAfterWrite} has nodes that carry a refresh token
- * ({@link Nodes.Stamped}). On another loading cache, {@code refresh(key)} installs its result
- * only while the entry still holds the very value it reloaded (a write of the same value object
- * meanwhile cannot be told apart), and concurrent calls for one key each reload.
+ * ({@link Nodes.Stamped}). On another loading cache, the running explicit refreshes are kept
+ * by key in a side map ({@code untokened}), so that concurrent calls for one key share one
+ * reload; and a refresh remembers the node and its write count when it read the value
+ * ({@link Refresh#node}, {@link Refresh#seq}), which the install checks instead of a token: any
+ * write since (the same value object rewritten included) or a removal drops the result.
  *
  * @param <K> the type of keys
  * @param <V> the type of values
@@ -47,6 +50,13 @@ final class Refresher<K, V> {
   private final CacheLoader<? super K, V> loader;
   /** How old an entry is when a read refreshes it, or -1 for explicit refreshes only. */
   private final long intervalNanos;
+  /**
+   * The explicit refreshes running on nodes that cannot carry a token (a loading cache without
+   * {@code refreshAfterWrite}), by key, so that a second {@code refresh(key)} joins the first.
+   * A concurrent map: its own locks order the claims; keys' {@code equals} runs in it, no cache
+   * lock held.
+   */
+  private final ConcurrentHashMap<Object, Refresh> untokened = new ConcurrentHashMap<>();
   /** Whether the loader has a bulk reload of its own; otherwise refreshAll reloads key by key. */
   private final boolean bulkReload;
 
@@ -95,9 +105,24 @@ final class Refresher<K, V> {
     int hash = StripedCache.spread(key.hashCode());
     for (;;) {
       Node<K, V> node = cache.stripeFor(hash).find(key, hash);
+      int seq = (node == null) ? 0 : node.writeSeqAcquire(); // before the value: see Refresh#seq
       V value = (node == null) ? null : cache.peekValue(node);
       if (value == null) {
         return loadAbsent(key);
+      }
+      if (!carriesToken(node)) {
+        Refresh running = untokened.get(key);
+        if ((running != null) && (running.node == node) && !running.future.isDone()) {
+          return (CompletableFuture<V>) (CompletableFuture<?>) running.future; // join it
+        }
+        Refresh refresh = new Refresh(cache.ticker().read(), node, seq);
+        boolean claimed = (running == null) ? (untokened.putIfAbsent(key, refresh) == null)
+            : untokened.replace(key, running, refresh);
+        if (!claimed) {
+          continue; // another caller claimed it first: join that one
+        }
+        start(key, hash, value, refresh, false);
+        return (CompletableFuture<V>) (CompletableFuture<?>) refresh.future;
       }
       Refresh current = node.refreshAcquire();
       if ((current != null) && !current.failed()) {
@@ -135,15 +160,15 @@ final class Refresher<K, V> {
     if (bulkReload) {
       reloadPresentInBulk(unique, futures);
     }
+    Map<K, CompletableFuture<V>> ordered = new LinkedHashMap<>(); // the result is in keys' order
     for (K key : unique) {
-      if (!futures.containsKey(key)) {
-        futures.put(key, refresh(key));
-      }
+      CompletableFuture<V> bulk = futures.get(key);
+      ordered.put(key, (bulk != null) ? bulk : refresh(key));
     }
-    CompletableFuture<?>[] all = futures.values().toArray(new CompletableFuture<?>[0]);
+    CompletableFuture<?>[] all = ordered.values().toArray(new CompletableFuture<?>[0]);
     return CompletableFuture.allOf(all).thenApply(unused -> {
       Map<K, V> result = new LinkedHashMap<>();
-      futures.forEach((key, future) -> {
+      ordered.forEach((key, future) -> {
         V value = future.join();
         if (value != null) {
           result.put(key, value);
@@ -166,18 +191,29 @@ final class Refresher<K, V> {
     for (K key : keys) {
       int hash = StripedCache.spread(key.hashCode());
       Node<K, V> node = cache.stripeFor(hash).find(key, hash);
+      int seq = (node == null) ? 0 : node.writeSeqAcquire(); // before the value: see Refresh#seq
       V value = (node == null) ? null : cache.peekValue(node);
       if (value == null) {
         continue;
       }
-      Refresh current = node.refreshAcquire();
-      if ((current != null) && !current.failed()) {
-        continue; // running: refresh(key) joins it
-      }
-      Refresh refresh = new Refresh(now);
-      boolean tokened = node.casRefresh(current, refresh);
-      if (!tokened && (node.refreshAcquire() != current)) {
-        continue; // another caller claimed it first: refresh(key) joins it
+      Refresh refresh;
+      boolean tokened;
+      if (carriesToken(node)) {
+        Refresh current = node.refreshAcquire();
+        if ((current != null) && !current.failed()) {
+          continue; // running: refresh(key) joins it
+        }
+        refresh = new Refresh(now);
+        tokened = node.casRefresh(current, refresh);
+        if (!tokened) {
+          continue; // another caller claimed it first: refresh(key) joins it
+        }
+      } else {
+        refresh = new Refresh(now, node, seq);
+        tokened = false;
+        if (untokened.putIfAbsent(key, refresh) != null) {
+          continue; // running (or just finished): refresh(key) joins it or starts anew
+        }
       }
       oldValues.put(key, value);
       claims.add(new Claim<>(key, hash, value, refresh, tokened));
@@ -205,6 +241,14 @@ final class Refresher<K, V> {
       return;
     }
     bulk.whenComplete((values, failure) -> {
+      if (unwrap(failure) instanceof UnsupportedOperationException) {
+        // A reloadAll without a bulk form after all (a delegating loader over one without it):
+        // each claimed entry is reloaded on its own, as with no reloadAll.
+        for (Claim<K, V> claim : claims) {
+          start(claim.key, claim.hash, claim.oldValue, claim.refresh, claim.tokened);
+        }
+        return;
+      }
       for (Claim<K, V> claim : claims) {
         V value = null;
         Throwable error = failure;
@@ -229,6 +273,7 @@ final class Refresher<K, V> {
 
   /** A key that reloadAll left out keeps its value, with no failure: the token goes. */
   private void leftOut(Claim<K, V> claim) {
+    forget(claim.key, claim.refresh);
     clearToken(claim.key, claim.hash, claim.refresh, claim.tokened);
     claim.refresh.future.complete(null);
   }
@@ -280,6 +325,7 @@ final class Refresher<K, V> {
    */
   private void finish(K key, int hash, V oldValue, Refresh refresh, boolean tokened, V value,
       Throwable failure) {
+    forget(key, refresh); // a refresh(key) from now on starts anew
     StatsCounter stats = cache.stats;
     long now;
     try {
@@ -291,7 +337,7 @@ final class Refresher<K, V> {
       try {
         long weight = cache.weigh(key, value); // user code, before the lock
         cache.write(Op.REFRESH, key, hash, value, oldValue, weight, Expiration.NO_TTL, null,
-            tokened ? refresh : null, cache.newRemovals());
+            (tokened || (refresh.node != null)) ? refresh : null, cache.newRemovals());
         if (stats != null) {
           stats.recordLoadSuccess(Math.max(0, now - refresh.startedAtNanos));
         }
@@ -329,6 +375,24 @@ final class Refresher<K, V> {
    * Takes the refresh's token off the node, if it is still there: after an install (which
    * cleared it already) or a dropped result, so that a later read may refresh again.
    */
+  /** Whether the node has a refresh token field ({@link Nodes.Stamped}). */
+  private static boolean carriesToken(Node<?, ?> node) {
+    return (node.shape() & Nodes.WRITE_TIME) != 0;
+  }
+
+  /** Drops a finished refresh of a node without a token from the running ones. */
+  private void forget(K key, Refresh refresh) {
+    if (refresh.node == null) {
+      return;
+    }
+    try {
+      untokened.remove(key, refresh); // only our own: a newer claim stays
+    } catch (RuntimeException e) { // a key whose equals or hashCode throws now
+      StripedCache.LOGGER.log(System.Logger.Level.DEBUG, "Refresh of key " + key
+          + " left among the running ones", e);
+    }
+  }
+
   private void clearToken(K key, int hash, Refresh refresh, boolean tokened) {
     if (!tokened) {
       return;

@@ -619,7 +619,10 @@ class StripedCache<K, V> implements Cache<K, V> {
       case REFRESH: {
         V current = node.value;
         // The token is cleared by every write of the node, so finding it means none came since.
-        boolean ours = (refresh == null) ? (current == expected) : (node.refreshAcquire() == refresh);
+        boolean ours = (refresh == null) ? (current == expected)
+            : (refresh.node != null) // a node without a token: unchanged since the refresh read it
+                ? ((node == refresh.node) && (node.writeSeqAcquire() == refresh.seq))
+                : (node.refreshAcquire() == refresh);
         if (live && ours && (current == expected)) {
           stripe.update(node, value, weight, deadline, false, now, RemovalCause.REPLACED,
               removals);
