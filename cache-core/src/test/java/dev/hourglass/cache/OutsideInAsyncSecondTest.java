@@ -511,6 +511,7 @@ final class OutsideInAsyncSecondTest {
     differential(new BulkVersionedLoader(), new BulkVersionedLoader(), 2);
   }
 
+  @SuppressWarnings("try") // the log is captured to keep the build output clean, not read
   private void differential(VersionedLoader forSync, VersionedLoader forAsync, long seed) {
     FakeTicker clock = new FakeTicker();
     RecordingListener<Integer, String> heardSync = new RecordingListener<>();

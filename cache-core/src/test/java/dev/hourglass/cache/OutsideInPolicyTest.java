@@ -331,6 +331,7 @@ final class OutsideInPolicyTest {
 
   @Test
   void setMaximum_fromAListener_growingBack_leavesTheEvictionDone() {
+    @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
     Cache<String, String>[] holder = new Cache[1];
     List<Boolean> evictedKeyStillShown = new ArrayList<>();
     Cache<String, String> cache = Hourglass.newBuilder().ticker(ticker).scheduler(scheduler)
@@ -571,6 +572,7 @@ final class OutsideInPolicyTest {
 
   @Test
   void weigherAndExpiry_mayCallThePolicy() {
+    @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
     Cache<String, String>[] holder = new Cache[1];
     List<Object> fromWeigher = Collections.synchronizedList(new ArrayList<>());
     List<Long> remainingSeenByPolicy = new ArrayList<>();
@@ -620,6 +622,7 @@ final class OutsideInPolicyTest {
 
   @Test
   void listenerOnTheCallingThread_mayWriteTheSameStripe() {
+    @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
     Cache<String, String>[] holder = new Cache[1];
     Cache<String, String> cache = Hourglass.newBuilder().ticker(ticker).scheduler(scheduler)
         .executor(Runnable::run).concurrencyLevel(1).maximumSize(20)
@@ -869,6 +872,7 @@ final class OutsideInPolicyTest {
 
   @Test
   void setExpiresAfter_fromTheListener_ofTheKeyBeingRemoved_findsNothing() {
+    @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
     Cache<String, String>[] holder = new Cache[1];
     List<Boolean> answers = new ArrayList<>();
     Cache<String, String> cache = Hourglass.newBuilder().ticker(ticker).scheduler(scheduler)
@@ -1001,6 +1005,7 @@ final class OutsideInPolicyTest {
 
   @Test
   void setExpiresAfter_fromTheLoaderOfTheSameKey_failsFast_andStoresNothing() {
+    @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
     LoadingCache<String, String>[] holder = new LoadingCache[1];
     LoadingCache<String, String> cache = builder().build(k -> {
       holder[0].policy().expireVariably().orElseThrow().setExpiresAfter(k, TTL);

@@ -249,6 +249,7 @@ final class OutsideInRefreshExpiryTest {
     try (CapturedLog log = new CapturedLog()) {
       present = cache.refresh("k");
       absent = cache.refresh("absent");
+      assertThat(log.records).as("the failed refresh, logged").isNotEmpty();
     }
     assertThat(present).isCompletedExceptionally();
     assertThat(absent).isCompletedExceptionally();
@@ -418,6 +419,7 @@ final class OutsideInRefreshExpiryTest {
   }
 
   @Test
+  @SuppressWarnings("try") // the log is captured to keep the build output clean
   void reloadAll_delegatingOverrideThrowsUnsupported_fallsBackToKeyByKey() throws Exception {
     Counting inner = new Counting();
     CacheLoader<String, String> delegating = new CacheLoader<>() {
@@ -599,6 +601,7 @@ final class OutsideInRefreshExpiryTest {
 
   @Test
   void reload_thatWritesItsOwnKey_writeWinsAndNothingIsLost() throws Exception {
+    @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
     LoadingCache<String, String>[] self = new LoadingCache[1];
     self[0] = refreshing().recordStats().build(new CacheLoader<String, String>() {
       @Override
@@ -629,6 +632,7 @@ final class OutsideInRefreshExpiryTest {
 
   @Test
   void reload_thatInvalidatesItsOwnKey_isNotBroughtBack() throws Exception {
+    @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
     LoadingCache<String, String>[] self = new LoadingCache[1];
     self[0] = refreshing().build(new CacheLoader<String, String>() {
       @Override
@@ -658,6 +662,7 @@ final class OutsideInRefreshExpiryTest {
     AtomicInteger reloads = new AtomicInteger();
     AtomicReference<CompletableFuture<String>> inner = new AtomicReference<>();
     AtomicReference<String> innerRead = new AtomicReference<>();
+    @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
     LoadingCache<String, String>[] self = new LoadingCache[1];
     self[0] = refreshing().build(new CacheLoader<String, String>() {
       @Override
@@ -688,6 +693,7 @@ final class OutsideInRefreshExpiryTest {
 
   @Test
   void reload_runOnTheReadingThreadThatCallsInvalidateAll_dropsItsResult() throws Exception {
+    @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
     LoadingCache<String, String>[] self = new LoadingCache[1];
     self[0] = Hourglass.newBuilder().ticker(ticker).executor(Runnable::run)
         .removalListener(listener).refreshAfterWrite(REFRESH)
@@ -762,6 +768,7 @@ final class OutsideInRefreshExpiryTest {
   /* ======================= Executors ======================= */
 
   @Test
+  @SuppressWarnings("try") // the log is captured to keep the build output clean
   void executor_thatRunsTheTaskThenThrows_deliversEachNotificationOnce() throws Exception {
     CompletableFuture<String> later = new CompletableFuture<>();
     Executor runsThenThrows = task -> {
@@ -858,6 +865,7 @@ final class OutsideInRefreshExpiryTest {
   }
 
   @Test
+  @SuppressWarnings("try") // the log is captured to keep the build output clean
   void ticker_throwingDuringARead_reachesTheCallerAndStartsNoReload() throws Exception {
     AtomicBoolean broken = new AtomicBoolean();
     IllegalStateException clockDown = new IllegalStateException("clock down");
@@ -1100,6 +1108,7 @@ final class OutsideInRefreshExpiryTest {
     cache.get("k"); // hit, reload queued
     try (CapturedLog log = new CapturedLog()) {
       queue.drain(); // load failure
+      assertThat(log.records).as("the failed reload, logged once").hasSize(1);
     }
     cache.getIfPresent("missing"); // miss
     ticker.advance(Duration.ofMinutes(5)); // r1 written at 1: gone at 6

@@ -254,6 +254,7 @@ final class PolicyTest {
     @Test
     void listenerThatChangesTheBound_staysConsistent() throws Exception {
       List<String> seen = Collections.synchronizedList(new ArrayList<>());
+      @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
       Cache<String, String>[] holder = new Cache[1];
       Cache<String, String> cache = builder(1, (k, v, cause) -> {
         seen.add(k);
@@ -356,6 +357,7 @@ final class PolicyTest {
 
     @Test
     void keyWhoseEqualsAsksForASnapshot_failsFast_andTheCacheStaysConsistent() throws Exception {
+      @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
       Cache<Object, String>[] holder = new Cache[1];
       AtomicInteger asked = new AtomicInteger();
       Object hostile = new Object() {
@@ -686,6 +688,7 @@ final class PolicyTest {
 
     @Test
     void listenerThatRetimesOtherKeys_staysConsistent() throws Exception {
+      @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
       Cache<String, String>[] holder = new Cache[1];
       Cache<String, String> cache = builder(1, (k, v, cause) -> {
         for (int i = 0; i < 10; i++) {

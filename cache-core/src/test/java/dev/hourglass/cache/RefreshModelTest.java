@@ -58,6 +58,7 @@ final class RefreshModelTest {
               e);
         }
       }
+      assertThat(log.records).as("the failed reloads, logged").isNotEmpty();
     }
   }
 

@@ -544,6 +544,7 @@ final class RefreshTest {
 
   @Test
   void reloadThatCallsBackIntoTheCache() throws Exception {
+    @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array for a lambda to fill
     LoadingCache<String, String>[] self = new LoadingCache[1];
     self[0] = builder().<String, String>build(new CacheLoader<String, String>() {
       @Override
@@ -635,6 +636,7 @@ final class RefreshTest {
     try (CapturedLog log = new CapturedLog()) {
       future = cache.refresh("k");
       executor.runAll();
+      assertThat(log.records).as("the failed refresh, logged").isNotEmpty();
     }
     assertThatThrownBy(future::get).isInstanceOf(ExecutionException.class).hasCause(down);
     assertThat(cache.getIfPresent("k")).isEqualTo("v");
