@@ -19,7 +19,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -66,24 +65,6 @@ final class OutsideInAsyncSecondTest {
 
   private static CompletableFuture<String> done(String value) {
     return CompletableFuture.completedFuture(value);
-  }
-
-  /** An executor that only queues: tasks run when the test drains it, on the test's thread. */
-  private static final class QueueExecutor implements Executor {
-    final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-
-    @Override
-    public void execute(Runnable task) {
-      tasks.add(task);
-    }
-
-    int drain() {
-      int ran = 0;
-      for (Runnable task; (task = tasks.poll()) != null; ran++) {
-        task.run();
-      }
-      return ran;
-    }
   }
 
   /* ---------------- Virtual and platform threads over overlapping keys ---------------- */

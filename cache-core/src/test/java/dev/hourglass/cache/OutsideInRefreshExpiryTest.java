@@ -6,13 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.hourglass.cache.RecordingListener.Removal;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -46,30 +44,6 @@ final class OutsideInRefreshExpiryTest {
   @AfterEach
   void shutdown() {
     pool.shutdownNow();
-  }
-
-  /** Runs tasks only when drained; thread-safe. */
-  static final class QueueExecutor implements Executor {
-    private final Queue<Runnable> tasks = new ArrayDeque<>();
-
-    @Override
-    public synchronized void execute(Runnable task) {
-      tasks.add(task);
-    }
-
-    synchronized int pending() {
-      return tasks.size();
-    }
-
-    void drain() {
-      for (Runnable task; (task = poll()) != null; ) {
-        task.run();
-      }
-    }
-
-    private synchronized Runnable poll() {
-      return tasks.poll();
-    }
   }
 
   /** Answers "key@n" for the n-th load and "key#n" for the n-th reload. */

@@ -6,12 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.hourglass.cache.internal.Invariants;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -45,30 +43,6 @@ final class RefreshTest {
   @AfterEach
   void shutdown() {
     pool.shutdownNow();
-  }
-
-  /** Runs tasks only on {@link #runAll}; thread-safe. */
-  static final class QueueExecutor implements Executor {
-    private final Queue<Runnable> tasks = new ArrayDeque<>();
-
-    @Override
-    public synchronized void execute(Runnable task) {
-      tasks.add(task);
-    }
-
-    synchronized int pending() {
-      return tasks.size();
-    }
-
-    void runAll() {
-      for (Runnable task; (task = poll()) != null; ) {
-        task.run();
-      }
-    }
-
-    private synchronized Runnable poll() {
-      return tasks.poll();
-    }
   }
 
   /** A loader that answers "key@n" for its n-th call of the key, counting reloads apart. */
@@ -187,7 +161,7 @@ final class RefreshTest {
       assertThat(cache.asMap().get("k")).isEqualTo("k@1");
     }
     assertThat(executor.pending()).as("one reload, however many readers").isEqualTo(1);
-    executor.runAll();
+    executor.drain();
     assertThat(loader.reloads.get()).isEqualTo(1);
     assertThat(loader.reloadedOld).containsExactly("k@1");
     assertThat(cache.get("k")).isEqualTo("k#1");
@@ -196,7 +170,7 @@ final class RefreshTest {
 
     ticker.advance(REFRESH);
     assertThat(cache.get("k")).isEqualTo("k#1");
-    executor.runAll();
+    executor.drain();
     assertThat(cache.get("k")).as("refreshed again an interval later").isEqualTo("k#2");
     assertThat(loader.loads.get()).isEqualTo(1);
     Invariants.check(cache);
@@ -245,7 +219,7 @@ final class RefreshTest {
     ticker.advance(REFRESH);
     cache.get("k"); // starts the reload
     cache.put("k", "written");
-    executor.runAll();
+    executor.drain();
     assertThat(loader.reloads.get()).isEqualTo(1);
     assertThat(cache.getIfPresent("k")).isEqualTo("written");
     Invariants.check(cache);
@@ -260,7 +234,7 @@ final class RefreshTest {
     ticker.advance(REFRESH);
     cache.get("k");
     cache.put("k", value); // the same object: only the token tells this write apart
-    executor.runAll();
+    executor.drain();
     assertThat(cache.getIfPresent("k")).isSameAs(value);
   }
 
@@ -279,7 +253,7 @@ final class RefreshTest {
     cache.asMap().replace("replaced", "r");
     cache.asMap().compute("computed", (k, v) -> v + "+c");
     cache.asMap().merge("merged", "m", (a, b) -> a + b);
-    executor.runAll();
+    executor.drain();
     assertThat(loader.reloads.get()).isEqualTo(4);
     assertThat(cache.getIfPresent("removed")).as("not brought back").isNull();
     assertThat(cache.getIfPresent("replaced")).isEqualTo("r");
@@ -298,7 +272,7 @@ final class RefreshTest {
     ticker.advance(REFRESH);
     assertThat(cache.get("k")).isEqualTo("v");
     ticker.advance(Duration.ofMinutes(5));
-    executor.runAll();
+    executor.drain();
     assertThat(cache.getIfPresent("k")).isNull();
     assertThat(cache.asMap()).isEmpty();
     Invariants.check(cache);
@@ -323,7 +297,7 @@ final class RefreshTest {
       return "computed";
     }));
     assertThat(computing.await(WAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
-    executor.runAll(); // installs nothing, and returns although the compute still runs
+    executor.drain(); // installs nothing, and returns although the compute still runs
     assertThat(cache.getIfPresent("k")).isEqualTo("v");
     release.countDown();
     assertThat(compute.get(WAIT_SECONDS, TimeUnit.SECONDS)).isEqualTo("computed");
@@ -340,8 +314,8 @@ final class RefreshTest {
     cache.get("k");
     ticker.advance(REFRESH);
     cache.get("k");
-    executor.runAll();
-    executor.runAll(); // the notification
+    executor.drain();
+    executor.drain(); // the notification
     assertThat(listener.list()).containsExactly(
         new RecordingListener.Removal<>("k", "k@1", RemovalCause.REPLACED));
     CacheStats stats = cache.stats();
@@ -371,7 +345,7 @@ final class RefreshTest {
     ticker.advance(REFRESH);
     cache.get("a");
     cache.get("b");
-    executor.runAll();
+    executor.drain();
     assertThat(Invariants.totalWeight(cache)).isEqualTo(10);
     Invariants.check(cache);
   }
@@ -400,7 +374,7 @@ final class RefreshTest {
     ticker.advance(REFRESH);
     try (CapturedLog log = new CapturedLog()) {
       assertThat(cache.get("k")).isEqualTo("good");
-      executor.runAll();
+      executor.drain();
       assertThat(reloads.get()).isEqualTo(1);
       assertThat(log.logged(down)).isTrue();
       assertThat(log.records).hasSize(1);
@@ -414,7 +388,7 @@ final class RefreshTest {
       assertThat(executor.pending()).isZero();
       ticker.advanceNanos(1);
       cache.get("k");
-      executor.runAll();
+      executor.drain();
       assertThat(reloads.get()).as("retried an interval after the failure").isEqualTo(2);
     }
     assertThat(cache.getIfPresent("k")).isEqualTo("good");
@@ -441,7 +415,7 @@ final class RefreshTest {
     ticker.advance(REFRESH);
     try (CapturedLog log = new CapturedLog()) {
       cache.get("k");
-      executor.runAll();
+      executor.drain();
       assertThat(log.records).hasSize(1);
     }
     assertThat(cache.getIfPresent("k")).isEqualTo("good");
@@ -512,7 +486,7 @@ final class RefreshTest {
     ticker.advance(REFRESH);
     try (CapturedLog log = new CapturedLog()) {
       cache.get("k");
-      executor.runAll();
+      executor.drain();
       assertThat(log.records).hasSize(1);
     }
     assertThat(cache.getIfPresent("k")).isEqualTo("good");
@@ -562,7 +536,7 @@ final class RefreshTest {
     cache.get("k");
     ticker.advance(REFRESH);
     cache.get("k");
-    executor.runAll();
+    executor.drain();
     assertThat(cache.getIfPresent("k")).isEqualTo("v/v/v");
     assertThat(cache.getIfPresent("other")).isEqualTo("o");
     Invariants.check(cache);
@@ -579,7 +553,7 @@ final class RefreshTest {
     assertThat(executor.pending()).isZero();
     ticker.set(Duration.ofHours(1).plus(REFRESH).toNanos());
     cache.get("k");
-    executor.runAll();
+    executor.drain();
     assertThat(cache.get("k")).isEqualTo("k#1");
   }
 
@@ -594,7 +568,7 @@ final class RefreshTest {
     CompletableFuture<String> present = cache.refresh("present");
     CompletableFuture<String> absent = cache.refresh("absent");
     assertThat(cache.getIfPresent("present")).isEqualTo("old");
-    executor.runAll();
+    executor.drain();
     assertThat(present.get()).isEqualTo("present#1");
     assertThat(absent.get()).isEqualTo("absent@1");
     assertThat(cache.getIfPresent("present")).isEqualTo("present#1");
@@ -611,7 +585,7 @@ final class RefreshTest {
     CompletableFuture<String> first = cache.refresh("k");
     CompletableFuture<String> second = cache.refresh("k");
     assertThat(second).isSameAs(first);
-    executor.runAll();
+    executor.drain();
     assertThat(loader.reloads.get()).isEqualTo(1);
     assertThat(first.join()).isEqualTo("k#1");
   }
@@ -635,7 +609,7 @@ final class RefreshTest {
     CompletableFuture<String> future;
     try (CapturedLog log = new CapturedLog()) {
       future = cache.refresh("k");
-      executor.runAll();
+      executor.drain();
       assertThat(log.records).as("the failed refresh, logged").isNotEmpty();
     }
     assertThatThrownBy(future::get).isInstanceOf(ExecutionException.class).hasCause(down);
@@ -670,7 +644,7 @@ final class RefreshTest {
     cache.put("a", "1");
     cache.put("b", "2");
     CompletableFuture<Map<String, String>> all = cache.refreshAll(List.of("a", "b", "c", "a"));
-    executor.runAll();
+    executor.drain();
     assertThat(bulkCalls).containsExactly(Map.of("a", "1", "b", "2"));
     assertThat(all.get()).containsExactly(Map.entry("a", "1+"), Map.entry("c", "c@load"));
     assertThat(cache.getIfPresent("a")).isEqualTo("1+");
@@ -689,7 +663,7 @@ final class RefreshTest {
     LoadingCache<String, String> cache = builder().<String, String>build(loader);
     cache.put("a", "1");
     CompletableFuture<Map<String, String>> all = cache.refreshAll(List.of("a", "b"));
-    executor.runAll();
+    executor.drain();
     assertThat(all.get()).containsExactly(Map.entry("a", "a#1"), Map.entry("b", "b@1"));
   }
 }
