@@ -592,11 +592,8 @@ class StripedCache<K, V> implements Cache<K, V> {
       case REPLACE: {
         V current = node.value;
         if (live && ((expected == null) || (current == expected))) {
-          if (async) {
-            node.set(Node.PENDING, pending); // before update, which may copy the node
-          }
-          stripe.update(node, value, weight, deadline, false, now, RemovalCause.REPLACED,
-              removals);
+          store(stripe, node, key, hash, value, weight, deadline, false, pending, now,
+              RemovalCause.REPLACED, removals);
           return current;
         }
         return null;
@@ -611,9 +608,8 @@ class StripedCache<K, V> implements Cache<K, V> {
           stripe.remove(node, RemovalCause.EXPLICIT, Removals.discarding());
           return null;
         }
-        node.set(Node.PENDING, false); // before update, which may copy the node
-        stripe.update(node, value, weight, deadline, false, now, RemovalCause.REPLACED,
-            removals); // the same value: nothing is reported
+        store(stripe, node, key, hash, value, weight, deadline, false, false, now,
+            RemovalCause.REPLACED, removals); // the same value: nothing is reported
         return value;
       }
       case REFRESH: {
