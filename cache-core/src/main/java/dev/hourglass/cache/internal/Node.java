@@ -52,7 +52,8 @@ import java.lang.invoke.VarHandle;
  * ({@code Expiration.moveDeadlineForRead}; what remains is a window of a few instructions, no
  * user code, in which another reader whose clock reaches that very deadline could see the
  * extension). The count
- * alone would be enough but for its wrap-around (a byte, 128 writes); the deadline check alone
+ * alone would be enough but for its wrap-around (a timed node's count is 16 bits: 32,768 writes
+ * while one reader stalls between two loads); the deadline check alone
  * would be enough but for a deadline that comes back to an earlier value (a stuck or coarse
  * ticker, or an {@code Expiry} that computes absolute deadlines, writing long, short, long: a
  * reader could take the first long deadline, the short value and the second long deadline).
@@ -133,7 +134,9 @@ class Node<K, V> {
   byte flags;
   /**
    * Counts the writes of value and deadline, odd while one is under way (a seqlock). Written under
-   * the lock, read by readers; see "Value and deadline".
+   * the lock, read by readers; see "Value and deadline". A {@link TimedNode} counts in a wider
+   * field of its own instead; an untimed node's readers need no pair, and only an explicit
+   * refresh compares this count (see Refresh#seq).
    */
   byte writeSeq;
   /**

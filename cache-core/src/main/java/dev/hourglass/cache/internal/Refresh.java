@@ -34,8 +34,10 @@ final class Refresh {
    * For a node that cannot carry the token (a loading cache without {@code refreshAfterWrite}):
    * that node, and its write count when the refresh read its value, which the install compares
    * instead of the token (a write since then changes the count, a removal the node). Null and 0
-   * for a token. The count is a byte that a write moves by two: 128 writes during one reload
-   * would go unseen.
+   * for a token. A write moves the count by two, and it wraps (a byte on an untimed node, 16 bits
+   * on a timed one): a dropped write goes unseen only if exactly a multiple of 128 (32,768)
+   * writes ran during one reload and the last of them stored the very value object the reload
+   * started from, which the install also compares.
    */
   final Object node;
   final int seq;

@@ -17,11 +17,13 @@ import java.lang.invoke.VarHandle;
  */
 class TimedNode<K, V> extends Node<K, V> {
   private static final VarHandle EXPIRES_AT;
+  private static final VarHandle TIMED_SEQ;
 
   static {
     try {
-      EXPIRES_AT = MethodHandles.lookup()
-          .findVarHandle(TimedNode.class, "expiresAtNanos", long.class);
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      EXPIRES_AT = lookup.findVarHandle(TimedNode.class, "expiresAtNanos", long.class);
+      TIMED_SEQ = lookup.findVarHandle(TimedNode.class, "timedSeq", short.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -33,6 +35,14 @@ class TimedNode<K, V> extends Node<K, V> {
   TimedNode<K, V> timeNext;
   /** The timer-wheel bucket holding the node, or -1 (at most 384 buckets, so a short suffices). */
   short wheelSlot = -1;
+  /**
+   * The timed node's write count, in place of Node's byte one (a seqlock, see Node, "Value and
+   * deadline"): 16 bits, so that a reader stalled between its loads is fooled only if exactly a
+   * multiple of 32,768 writes ran meanwhile and the deadline came back to the one it loaded.
+   * It fills the two bytes of padding after {@code wheelSlot}: no node grows. Written under the
+   * lock.
+   */
+  short timedSeq;
 
   TimedNode(K key, int hash, V value) {
     super(key, hash, value);
@@ -66,7 +76,9 @@ class TimedNode<K, V> extends Node<K, V> {
    */
   @Override
   final void setValueAndDeadline(V value, long deadline) {
-    byte seq = beginWrite();
+    short seq = timedSeq;
+    TIMED_SEQ.setOpaque(this, (short) (seq + 1)); // odd: a write is under way
+    VarHandle.storeStoreFence(); // the odd count is visible before the stores that follow
     long old = expiresAtNanos;
     boolean later = (deadline == NEVER) || ((old != NEVER) && (deadline - old >= 0));
     if (later) {
@@ -78,7 +90,18 @@ class TimedNode<K, V> extends Node<K, V> {
       EXPIRES_AT.setRelease(this, deadline);
       setValueRelease(value); // after the earlier deadline: see Node's class note
     }
-    endWrite(seq);
+    TIMED_SEQ.setRelease(this, (short) (seq + 2)); // even: after the write's stores
+  }
+
+  @Override
+  final int writeSeqAcquire() {
+    return (short) TIMED_SEQ.getAcquire(this); // orders the reader's loads that follow
+  }
+
+  @Override
+  final boolean unchangedSince(int seq, long deadline) {
+    return ((seq & 1) == 0) && (expiresAtNanos == deadline)
+        && ((short) TIMED_SEQ.getAcquire(this) == seq); // after the reader's loads of the pair
   }
 
   @Override
