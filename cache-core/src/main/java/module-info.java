@@ -9,5 +9,12 @@ module dev.hourglass.cache {
   // @GuardedBy for the compile-time lock check; class retention, absent at run time.
   requires static com.google.errorprone.annotations;
 
+  // Optional integrations: each package works when its library is present, and the core never
+  // loads them. No "provides" for the JCache provider: a service of an absent optional module
+  // fails module resolution, so on the module path it is named (see HourglassCachingProvider).
+  requires static cache.api;
+  requires static java.management;
+
   exports dev.hourglass.cache;
+  exports dev.hourglass.cache.jcache;
 }

@@ -113,6 +113,61 @@ public final class SpecString {
     return builder;
   }
 
+  /**
+   * Returns the settings of a valid {@code spec}, name to value (null for a flag), in order: for
+   * integrations that map some settings onto their own words (the JCache provider).
+   *
+   * @param spec the settings, comma-separated
+   * @return the settings, a new mutable map
+   * @throws NullPointerException if {@code spec} is null
+   * @throws IllegalArgumentException if the spec is malformed, as {@link #apply} says
+   */
+  public static Map<String, String> settings(String spec) {
+    apply(spec, dev.hourglass.cache.Hourglass.newBuilder()); // validates, quoting what is wrong
+    Map<String, String> settings = new java.util.LinkedHashMap<>();
+    if (spec.isBlank()) {
+      return settings;
+    }
+    for (String part : spec.split(",", -1)) {
+      String setting = part.strip();
+      int eq = setting.indexOf('=');
+      settings.put((eq < 0) ? setting : setting.substring(0, eq).strip(),
+          (eq < 0) ? null : setting.substring(eq + 1).strip());
+    }
+    return settings;
+  }
+
+  /**
+   * Joins settings, as {@link #settings} returns them, back into a spec.
+   *
+   * @param settings name to value, null for a flag
+   * @return the spec
+   */
+  public static String join(Map<String, String> settings) {
+    StringBuilder spec = new StringBuilder();
+    for (Map.Entry<String, String> setting : settings.entrySet()) {
+      if (spec.length() > 0) {
+        spec.append(',');
+      }
+      spec.append(setting.getKey());
+      if (setting.getValue() != null) {
+        spec.append('=').append(setting.getValue());
+      }
+    }
+    return spec.toString();
+  }
+
+  /**
+   * Parses a duration value of a spec ({@code 5m}, {@code PT5M}).
+   *
+   * @param value the value
+   * @return the duration
+   * @throws IllegalArgumentException if it is malformed, quoting it
+   */
+  public static Duration duration(String value) {
+    return parseDuration(value, value, value);
+  }
+
   private static void set(CacheBuilder<?, ?> builder, String name, Kind kind, String value,
       String spec, String setting) {
     switch (name) {

@@ -1,0 +1,163 @@
+package dev.hourglass.cache.jcache;
+
+import dev.hourglass.cache.internal.SpecString;
+import dev.hourglass.cache.Hourglass;
+import java.util.Objects;
+import javax.cache.configuration.CompleteConfiguration;
+import javax.cache.configuration.Configuration;
+import javax.cache.configuration.Factory;
+import javax.cache.configuration.FactoryBuilder;
+import javax.cache.configuration.MutableConfiguration;
+
+/**
+ * A JCache configuration with the settings JCache has no words for: the bound on size and the
+ * other settings of an Hourglass spec string ({@code maximumSize=10000,recordStats}, see
+ * {@link Hourglass#from(String)}), and the {@link Copier} of a store-by-value cache. Pass it to
+ * {@code CacheManager.createCache} like a {@link MutableConfiguration}, which it extends; a
+ * provider that is not Hourglass sees a plain one.
+ *
+ * <pre>{@code
+ * Cache<String, Book> books = cacheManager.createCache("books",
+ *     HourglassConfiguration.<String, Book>from("maximumSize=10000")
+ *         .setTypes(String.class, Book.class)
+ *         .setExpiryPolicyFactory(CreatedExpiryPolicy.factoryOf(Duration.TEN_MINUTES))
+ *         .setStatisticsEnabled(true));
+ * }</pre>
+ *
+ * <p>The spec's durations ({@code expireAfterWrite}, {@code expireAfterAccess}) stand for a JCache
+ * {@code ExpiryPolicy} when none is set: created-or-updated and touched expiry, respectively.
+ * {@code refreshAfterWrite} is rejected: JCache has no refresh. Like its superclass, it is
+ * mutable and not thread-safe; a cache takes a copy when created.
+ *
+ * @param <K> the type of keys
+ * @param <V> the type of values
+ */
+public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
+  private static final long serialVersionUID = 1L;
+
+  private String spec = "";
+  private Factory<Copier> copierFactory;
+
+  /** A configuration with JCache's defaults and an empty spec. */
+  public HourglassConfiguration() {}
+
+  /**
+   * Copies a configuration, with its Hourglass settings if it has them.
+   *
+   * @param configuration the configuration to copy
+   * @throws NullPointerException if {@code configuration} is null
+   */
+  public HourglassConfiguration(CompleteConfiguration<K, V> configuration) {
+    super(Objects.requireNonNull(configuration, "configuration"));
+    if (configuration instanceof HourglassConfiguration) {
+      HourglassConfiguration<K, V> other = (HourglassConfiguration<K, V>) configuration;
+      this.spec = other.spec;
+      this.copierFactory = other.copierFactory;
+    }
+  }
+
+  /**
+   * Returns a configuration with JCache's defaults and the settings of {@code spec}.
+   *
+   * @param <K> the type of keys
+   * @param <V> the type of values
+   * @param spec an Hourglass spec string, see {@link Hourglass#from(String)}
+   * @return a new configuration
+   * @throws NullPointerException if {@code spec} is null
+   * @throws IllegalArgumentException if {@code spec} is malformed or sets
+   *     {@code refreshAfterWrite}, quoting the setting at fault
+   */
+  public static <K, V> HourglassConfiguration<K, V> from(String spec) {
+    return new HourglassConfiguration<K, V>().setSpec(spec);
+  }
+
+  /**
+   * Returns the Hourglass spec string, empty if none was set.
+   *
+   * @return the spec
+   */
+  public String getSpec() {
+    return spec;
+  }
+
+  /**
+   * Sets the Hourglass settings, as a spec string (see {@link Hourglass#from(String)}).
+   *
+   * @param spec the spec; empty for none
+   * @return this configuration
+   * @throws NullPointerException if {@code spec} is null
+   * @throws IllegalArgumentException if {@code spec} is malformed or sets
+   *     {@code refreshAfterWrite}, quoting the setting at fault
+   */
+  public HourglassConfiguration<K, V> setSpec(String spec) {
+    Objects.requireNonNull(spec, "spec");
+    SpecString.apply(spec, Hourglass.newBuilder()); // validates, quoting the setting at fault
+    if (Hourglass.from(spec).toString().contains("refreshAfterWrite")) {
+      throw new IllegalArgumentException("spec '" + spec
+          + "': refreshAfterWrite has no meaning in JCache, which has no refresh");
+    }
+    this.spec = spec;
+    return this;
+  }
+
+  /**
+   * Returns the factory of the copier a store-by-value cache uses, or null for the default
+   * ({@link Copier#serializing()}).
+   *
+   * @return the copier factory, or null
+   */
+  public Factory<Copier> getCopierFactory() {
+    return copierFactory;
+  }
+
+  /**
+   * Sets the factory of the copier a store-by-value cache uses; null restores the default
+   * ({@link Copier#serializing()}). A store-by-reference cache copies nothing.
+   *
+   * @param copierFactory the factory, or null
+   * @return this configuration
+   */
+  public HourglassConfiguration<K, V> setCopierFactory(Factory<Copier> copierFactory) {
+    this.copierFactory = copierFactory;
+    return this;
+  }
+
+  /**
+   * Sets the copier a store-by-value cache uses: a shorthand for
+   * {@code setCopierFactory(FactoryBuilder.factoryOf(copier))}.
+   *
+   * @param copier the copier, serializable (configurations are)
+   * @return this configuration
+   * @throws NullPointerException if {@code copier} is null
+   */
+  public HourglassConfiguration<K, V> setCopier(Copier copier) {
+    Objects.requireNonNull(copier, "copier");
+    return setCopierFactory(new FactoryBuilder.SingletonFactory<>(copier));
+  }
+
+  /** The same as {@link MutableConfiguration#setTypes}, returning this type. */
+  @Override
+  public HourglassConfiguration<K, V> setTypes(Class<K> keyType, Class<V> valueType) {
+    super.setTypes(keyType, valueType);
+    return this;
+  }
+
+  /** Whether {@code configuration} carries Hourglass settings. */
+  static boolean isHourglass(Configuration<?, ?> configuration) {
+    return configuration instanceof HourglassConfiguration;
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * (31 * super.hashCode() + spec.hashCode()) + Objects.hashCode(copierFactory);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof HourglassConfiguration) || !super.equals(o)) {
+      return false;
+    }
+    HourglassConfiguration<?, ?> other = (HourglassConfiguration<?, ?>) o;
+    return spec.equals(other.spec) && Objects.equals(copierFactory, other.copierFactory);
+  }
+}

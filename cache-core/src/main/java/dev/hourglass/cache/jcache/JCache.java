@@ -1,0 +1,1280 @@
+package dev.hourglass.cache.jcache;
+
+import dev.hourglass.cache.CacheBuilder;
+import dev.hourglass.cache.Expiry;
+import dev.hourglass.cache.Hourglass;
+import dev.hourglass.cache.RemovalCause;
+import dev.hourglass.cache.Ticker;
+import dev.hourglass.cache.internal.SpecString;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import javax.cache.Cache;
+import javax.cache.CacheException;
+import javax.cache.CacheManager;
+import javax.cache.configuration.CacheEntryListenerConfiguration;
+import javax.cache.configuration.CompleteConfiguration;
+import javax.cache.configuration.Configuration;
+import javax.cache.configuration.Factory;
+import javax.cache.event.EventType;
+import javax.cache.expiry.Duration;
+import javax.cache.expiry.EternalExpiryPolicy;
+import javax.cache.expiry.ExpiryPolicy;
+import javax.cache.expiry.ModifiedExpiryPolicy;
+import javax.cache.expiry.TouchedExpiryPolicy;
+import javax.cache.integration.CacheLoader;
+import javax.cache.integration.CacheLoaderException;
+import javax.cache.integration.CacheWriter;
+import javax.cache.integration.CacheWriterException;
+import javax.cache.integration.CompletionListener;
+import javax.cache.processor.EntryProcessor;
+import javax.cache.processor.EntryProcessorException;
+import javax.cache.processor.EntryProcessorResult;
+
+/**
+ * A JSR-107 cache over an Hourglass cache (the store).
+ *
+ * <h2>Reading map</h2>
+ * Construction (the store, built from the configuration and its spec); time and expiry (JCache's
+ * {@code ExpiryPolicy} mapped onto the store's own deadlines); reads; writes; bulk operations;
+ * loading; entry processors; listeners, configuration and life cycle.
+ *
+ * <h2>Design</h2>
+ * The store maps each key (a copy, for store-by-value) to an {@link Expirable}: the value (a
+ * copy) and its JCache deadline. Every write of a key runs in the store's {@code compute} for
+ * that key, so the operation, with the writer, loader or entry processor it calls, is atomic
+ * per key, and, as everywhere in Hourglass, runs with no lock held: a slow writer stalls its key,
+ * not the others. The operation's outcome is carried out of the compute, and its events are
+ * published and counted after it, with nothing held.
+ *
+ * <h2>Expiry</h2>
+ * Each operation asks the {@code ExpiryPolicy} as JSR-107 says (creation, update, access) and
+ * stores the deadline in the Expirable; the store's {@link Expiry} reads it back when the
+ * Expirable is written, so the store's deadline is exactly JCache's. An access that moves the
+ * deadline sets it on the Expirable and writes the same Expirable again ({@code replace(k, e, e)}),
+ * which re-reads it. A creation duration of zero stores nothing. Reads check the deadline
+ * themselves too: an entry found past it is removed by the reader, which publishes EXPIRED. An
+ * entry the store expires on its own is published from the store's removal listener, which runs
+ * on the thread that removes it. A policy that throws is logged and taken as "no change" (eternal
+ * for a creation).
+ *
+ * @param <K> the type of keys
+ * @param <V> the type of values
+ */
+final class JCache<K, V> implements Cache<K, V> {
+  private static final System.Logger LOGGER = System.getLogger(JCache.class.getName());
+
+  private final String name;
+  private final JCacheManager manager;
+  private final HourglassConfiguration<K, V> configuration;
+  private final dev.hourglass.cache.Cache<K, Expirable<V>> store;
+  private final ConcurrentMap<K, Expirable<V>> map;
+  private final Ticker ticker = Ticker.systemTicker();
+  private final Executor executor = ForkJoinPool.commonPool();
+  private final CacheLoader<K, V> loader;
+  /** Null unless write-through; typed as the cache's own: a writer of supertypes takes them. */
+  private final CacheWriter<K, V> writer;
+  private final ExpiryPolicy expiry;
+  private final Copier copier;
+  private final EventDispatcher<K, V> dispatcher = new EventDispatcher<>(executor);
+  private final JCacheStatistics statistics = new JCacheStatistics();
+  private final JCacheMXBean mxBean = new JCacheMXBean(this);
+  private volatile boolean closed;
+
+  /* ---------------- Construction ---------------- */
+
+  JCache(String name, JCacheManager manager, HourglassConfiguration<K, V> configuration) {
+    this.name = name;
+    this.manager = manager;
+    this.configuration = configuration;
+    Map<String, String> settings = SpecString.settings(configuration.getSpec());
+    this.expiry = expiryPolicy(configuration, settings);
+    Factory<CacheLoader<K, V>> loaderFactory = configuration.getCacheLoaderFactory();
+    this.loader = (loaderFactory == null) ? null : loaderFactory.create();
+    Factory<CacheWriter<? super K, ? super V>> writerFactory =
+        configuration.getCacheWriterFactory();
+    @SuppressWarnings("unchecked") // a writer of K's and V's supertypes writes K's and V's
+    CacheWriter<K, V> typedWriter = (configuration.isWriteThrough() && (writerFactory != null))
+        ? (CacheWriter<K, V>) writerFactory.create() : null;
+    this.writer = typedWriter;
+    Factory<Copier> copierFactory = configuration.getCopierFactory();
+    this.copier = !configuration.isStoreByValue() ? Copier.identity()
+        : (copierFactory == null) ? Copier.serializing() : copierFactory.create();
+    settings.remove("expireAfterWrite");
+    settings.remove("expireAfterAccess");
+    CacheBuilder<Object, Object> builder = SpecString.apply(SpecString.join(settings),
+        Hourglass.newBuilder());
+    this.store = builder.ticker(ticker)
+        .executor(Runnable::run) // removals are published on the thread that makes them
+        .expireAfter(new Expiry<K, Expirable<V>>() {
+          @Override
+          public long expireAfterCreate(K key, Expirable<V> value, long currentTimeNanos) {
+            return value.remainingNanos(currentTimeNanos);
+          }
+
+          @Override
+          public long expireAfterUpdate(K key, Expirable<V> value, long currentTimeNanos,
+              long currentDurationNanos) {
+            return value.remainingNanos(currentTimeNanos);
+          }
+        })
+        .removalListener(this::onStoreRemoval)
+        .build();
+    this.map = store.asMap();
+    statistics.setEnabled(configuration.isStatisticsEnabled());
+    for (CacheEntryListenerConfiguration<K, V> listener
+        : configuration.getCacheEntryListenerConfigurations()) {
+      dispatcher.register(listener);
+    }
+  }
+
+  /** The JCache policy: the configured one, or one the spec's durations stand for. */
+  private static ExpiryPolicy expiryPolicy(CompleteConfiguration<?, ?> configuration,
+      Map<String, String> settings) {
+    ExpiryPolicy configured = configuration.getExpiryPolicyFactory().create();
+    String write = settings.get("expireAfterWrite");
+    String access = settings.get("expireAfterAccess");
+    if ((write == null) && (access == null)) {
+      return configured;
+    }
+    if (!(configured instanceof EternalExpiryPolicy)) {
+      throw new IllegalArgumentException("spec '" + ((HourglassConfiguration<?, ?>) configuration)
+          .getSpec() + "': its expiration and the configuration's ExpiryPolicy (" + configured
+          + ") exclude each other: set one");
+    }
+    if ((write != null) && (access != null)) {
+      throw new IllegalArgumentException("spec '" + ((HourglassConfiguration<?, ?>) configuration)
+          .getSpec() + "': expireAfterWrite and expireAfterAccess together have no JCache"
+          + " ExpiryPolicy: set one, or an ExpiryPolicy");
+    }
+    java.time.Duration duration = SpecString.duration((write != null) ? write : access);
+    Duration jcache = duration.isZero() ? Duration.ZERO
+        : new Duration(java.util.concurrent.TimeUnit.NANOSECONDS, saturatedNanos(duration));
+    return (write != null) ? new ModifiedExpiryPolicy(jcache) : new TouchedExpiryPolicy(jcache);
+  }
+
+  private static long saturatedNanos(java.time.Duration duration) {
+    try {
+      return duration.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  /** The store's removals: those it makes on its own are expirations and evictions. */
+  private void onStoreRemoval(K key, Expirable<V> expirable, RemovalCause cause) {
+    if (cause == RemovalCause.EXPIRED) {
+      publish(EventType.EXPIRED, key, expirable.value, expirable.value);
+    } else if (cause == RemovalCause.SIZE) {
+      statistics.recordEvictions(1);
+    }
+  }
+
+  /* ---------------- Time and expiry ---------------- */
+
+  private long now() {
+    return ticker.read();
+  }
+
+  /** The deadline {@code duration} after {@code now}; {@link Expirable#ETERNAL} for eternal. */
+  private static long deadline(long now, Duration duration) {
+    if (duration.isEternal()) {
+      return Expirable.ETERNAL;
+    }
+    if (duration.isZero()) {
+      return now;
+    }
+    long nanos = duration.getTimeUnit().toNanos(duration.getDurationAmount());
+    long deadline = now + nanos;
+    boolean overflow = ((now ^ deadline) & (nanos ^ deadline)) < 0;
+    return (overflow || (deadline == Expirable.ETERNAL)) ? Expirable.ETERNAL : deadline;
+  }
+
+  /** The creation deadline, or {@code now} if the entry is not to be created. */
+  private long creationDeadline(long now) {
+    try {
+      Duration duration = expiry.getExpiryForCreation();
+      return (duration == null) ? Expirable.ETERNAL : deadline(now, duration);
+    } catch (RuntimeException e) {
+      LOGGER.log(System.Logger.Level.WARNING, "ExpiryPolicy " + expiry
+          + " threw on creation; the entry does not expire", e);
+      return Expirable.ETERNAL;
+    }
+  }
+
+  /** The deadline after an update of {@code current}: its own if the policy leaves it. */
+  private long updateDeadline(long now, Expirable<V> current) {
+    try {
+      Duration duration = expiry.getExpiryForUpdate();
+      return (duration == null) ? current.expiresAtNanos() : deadline(now, duration);
+    } catch (RuntimeException e) {
+      LOGGER.log(System.Logger.Level.WARNING, "ExpiryPolicy " + expiry
+          + " threw on update; the deadline is kept", e);
+      return current.expiresAtNanos();
+    }
+  }
+
+  /** The deadline after an access, or null where the policy leaves it as it is. */
+  private Long accessDeadline(long now) {
+    try {
+      Duration duration = expiry.getExpiryForAccess();
+      return (duration == null) ? null : deadline(now, duration);
+    } catch (RuntimeException e) {
+      LOGGER.log(System.Logger.Level.WARNING, "ExpiryPolicy " + expiry
+          + " threw on access; the deadline is kept", e);
+      return null;
+    }
+  }
+
+  /** Applies access expiry to {@code expirable}, read for {@code key} outside a compute. */
+  private void accessed(K key, Expirable<V> expirable, long now) {
+    Long deadline = accessDeadline(now);
+    if ((deadline != null) && (deadline != expirable.expiresAtNanos())) {
+      expirable.setExpiresAtNanos(deadline);
+      map.replace(key, expirable, expirable); // the store re-reads the deadline, if still there
+    }
+  }
+
+  /** The live entry for {@code key}, expiring (and publishing) one found past its deadline. */
+  private Expirable<V> lookup(K key, long now) {
+    Expirable<V> expirable = map.get(key);
+    if ((expirable != null) && expirable.isExpired(now)) {
+      if (map.remove(key, expirable)) {
+        publish(EventType.EXPIRED, key, expirable.value, expirable.value);
+      }
+      return null;
+    }
+    return expirable;
+  }
+
+  /* ---------------- Reads ---------------- */
+
+  @Override
+  public V get(K key) {
+    requireOpen();
+    requireKey(key);
+    long start = statistics.isEnabled() ? now() : 0L;
+    V value = getAndAccess(key);
+    if (value == null && configuration.isReadThrough() && (loader != null)) {
+      value = loadOne(key);
+    }
+    if (statistics.isEnabled()) {
+      statistics.recordGetTime(now() - start);
+    }
+    return value;
+  }
+
+  /** A present value, copied out, with its hit or miss counted and access expiry applied. */
+  private V getAndAccess(K key) {
+    long now = now();
+    Expirable<V> expirable = lookup(key, now);
+    if (expirable == null) {
+      statistics.recordMisses(1);
+      return null;
+    }
+    statistics.recordHits(1);
+    accessed(key, expirable, now);
+    return copyOut(expirable.value);
+  }
+
+  @Override
+  public Map<K, V> getAll(Set<? extends K> keys) {
+    requireOpen();
+    requireKeys(keys);
+    long start = statistics.isEnabled() ? now() : 0L;
+    Map<K, V> result = new LinkedHashMap<>();
+    Set<K> missing = new LinkedHashSet<>();
+    for (K key : keys) {
+      V value = getAndAccess(key);
+      if (value != null) {
+        result.put(key, value);
+      } else {
+        missing.add(key);
+      }
+    }
+    if (!missing.isEmpty() && configuration.isReadThrough() && (loader != null)) {
+      Map<K, V> loaded = loadMany(missing, false);
+      for (Map.Entry<K, V> entry : loaded.entrySet()) {
+        result.put(entry.getKey(), entry.getValue());
+      }
+    }
+    if (statistics.isEnabled()) {
+      statistics.recordGetTime(now() - start);
+    }
+    return result;
+  }
+
+  @Override
+  public boolean containsKey(K key) {
+    requireOpen();
+    requireKey(key);
+    Expirable<V> expirable = map.get(key);
+    return (expirable != null) && !expirable.isExpired(now());
+  }
+
+  /* ---------------- Writes ---------------- */
+
+  /** What a write did, carried out of the store's compute. */
+  private static final class Outcome<V> {
+    Expirable<V> expired;
+    Expirable<V> old;
+    Expirable<V> stored;
+    boolean created;
+    boolean updated;
+    boolean removed;
+    boolean hit;
+    Object result;
+  }
+
+  @Override
+  public void put(K key, V value) {
+    requireOpen();
+    requireKey(key);
+    requireValue(value);
+    long start = statistics.isEnabled() ? now() : 0L;
+    Outcome<V> outcome = write(key, value, WriteMode.ALWAYS, true);
+    finish(key, outcome);
+    if (statistics.isEnabled()) {
+      statistics.recordPutTime(now() - start);
+    }
+  }
+
+  @Override
+  public V getAndPut(K key, V value) {
+    requireOpen();
+    requireKey(key);
+    requireValue(value);
+    long start = statistics.isEnabled() ? now() : 0L;
+    Outcome<V> outcome = write(key, value, WriteMode.ALWAYS, true);
+    statistics.recordHits(outcome.old != null ? 1 : 0);
+    statistics.recordMisses(outcome.old != null ? 0 : 1);
+    finish(key, outcome);
+    if (statistics.isEnabled()) {
+      long elapsed = now() - start;
+      statistics.recordPutTime(elapsed);
+      statistics.recordGetTime(elapsed);
+    }
+    return (outcome.old == null) ? null : copyOut(outcome.old.value);
+  }
+
+  @Override
+  public boolean putIfAbsent(K key, V value) {
+    requireOpen();
+    requireKey(key);
+    requireValue(value);
+    long start = statistics.isEnabled() ? now() : 0L;
+    Outcome<V> outcome = write(key, value, WriteMode.IF_ABSENT, true);
+    if (outcome.old == null) {
+      statistics.recordMisses(1);
+    } else {
+      statistics.recordHits(1);
+    }
+    finish(key, outcome);
+    if (statistics.isEnabled()) {
+      statistics.recordPutTime(now() - start);
+    }
+    return outcome.created;
+  }
+
+  @Override
+  public boolean replace(K key, V value) {
+    requireOpen();
+    requireKey(key);
+    requireValue(value);
+    long start = statistics.isEnabled() ? now() : 0L;
+    Outcome<V> outcome = write(key, value, WriteMode.IF_PRESENT, true);
+    if (outcome.old == null) {
+      statistics.recordMisses(1);
+    } else {
+      statistics.recordHits(1);
+    }
+    finish(key, outcome);
+    if (statistics.isEnabled()) {
+      statistics.recordPutTime(now() - start);
+    }
+    return outcome.updated;
+  }
+
+  @Override
+  public V getAndReplace(K key, V value) {
+    requireOpen();
+    requireKey(key);
+    requireValue(value);
+    long start = statistics.isEnabled() ? now() : 0L;
+    Outcome<V> outcome = write(key, value, WriteMode.IF_PRESENT, true);
+    if (outcome.old == null) {
+      statistics.recordMisses(1);
+    } else {
+      statistics.recordHits(1);
+    }
+    finish(key, outcome);
+    if (statistics.isEnabled()) {
+      long elapsed = now() - start;
+      statistics.recordPutTime(elapsed);
+      statistics.recordGetTime(elapsed);
+    }
+    return (outcome.old == null) ? null : copyOut(outcome.old.value);
+  }
+
+  @Override
+  public boolean replace(K key, V oldValue, V newValue) {
+    requireOpen();
+    requireKey(key);
+    requireValue(oldValue);
+    requireValue(newValue);
+    long start = statistics.isEnabled() ? now() : 0L;
+    Outcome<V> outcome = new Outcome<>();
+    K storedKey = copyIn(key);
+    V storedValue = copyIn(newValue);
+    map.compute(storedKey, (k, current) -> {
+      long now = now();
+      current = expireIfDue(current, now, outcome);
+      if (current == null) {
+        return null;
+      }
+      outcome.hit = true;
+      if (!Objects.equals(current.value, oldValue)) {
+        Long deadline = accessDeadline(now);
+        if (deadline != null) {
+          current.setExpiresAtNanos(deadline);
+        }
+        return current;
+      }
+      writeThrough(key, newValue);
+      return updated(current, storedValue, now, outcome);
+    });
+    statistics.recordHits(outcome.hit ? 1 : 0);
+    statistics.recordMisses(outcome.hit ? 0 : 1);
+    finish(key, outcome);
+    if (statistics.isEnabled()) {
+      statistics.recordPutTime(now() - start);
+    }
+    return outcome.updated;
+  }
+
+  private enum WriteMode { ALWAYS, IF_ABSENT, IF_PRESENT }
+
+  /** One key's write, atomic in the store's compute; events are left to {@link #finish}. */
+  private Outcome<V> write(K key, V value, WriteMode mode, boolean writeThrough) {
+    Outcome<V> outcome = new Outcome<>();
+    K storedKey = copyIn(key);
+    V storedValue = copyIn(value);
+    map.compute(storedKey, (k, current) -> {
+      long now = now();
+      current = expireIfDue(current, now, outcome);
+      if ((current == null) ? (mode == WriteMode.IF_PRESENT) : (mode == WriteMode.IF_ABSENT)) {
+        outcome.old = current;
+        return current;
+      }
+      if (writeThrough) {
+        writeThrough(key, value);
+      }
+      if (current == null) {
+        return created(storedValue, now, outcome);
+      }
+      return updated(current, storedValue, now, outcome);
+    });
+    return outcome;
+  }
+
+  /** Drops {@code current} if past its deadline, noting it for the EXPIRED event. */
+  private static <V> Expirable<V> expireIfDue(Expirable<V> current, long now,
+      Outcome<V> outcome) {
+    if ((current != null) && current.isExpired(now)) {
+      outcome.expired = current;
+      return null;
+    }
+    return current;
+  }
+
+  private Expirable<V> created(V storedValue, long now, Outcome<V> outcome) {
+    long deadline = creationDeadline(now);
+    if (deadline == now) {
+      return null; // a creation duration of zero: the entry is not created
+    }
+    outcome.created = true;
+    outcome.stored = new Expirable<>(storedValue, deadline);
+    return outcome.stored;
+  }
+
+  private Expirable<V> updated(Expirable<V> current, V storedValue, long now,
+      Outcome<V> outcome) {
+    outcome.old = current;
+    long deadline = updateDeadline(now, current);
+    if (deadline == now) {
+      outcome.expired = current; // an update duration of zero expires the entry
+      return null;
+    }
+    outcome.updated = true;
+    outcome.stored = new Expirable<>(storedValue, deadline);
+    return outcome.stored;
+  }
+
+  /** Publishes and counts what a write did. */
+  private void finish(K key, Outcome<V> outcome) {
+    RuntimeException failure = null;
+    try {
+      if (outcome.expired != null) {
+        publish(EventType.EXPIRED, key, outcome.expired.value, outcome.expired.value);
+      }
+    } catch (RuntimeException e) {
+      failure = e;
+    }
+    if (outcome.created || outcome.updated) {
+      statistics.recordPuts(1);
+    }
+    if (outcome.removed) {
+      statistics.recordRemovals(1);
+    }
+    try {
+      if (outcome.created) {
+        publish(EventType.CREATED, key, outcome.stored.value, null);
+      } else if (outcome.updated) {
+        publish(EventType.UPDATED, key, outcome.stored.value, outcome.old.value);
+      } else if (outcome.removed) {
+        publish(EventType.REMOVED, key, outcome.old.value, outcome.old.value);
+      }
+    } catch (RuntimeException e) {
+      if (failure == null) {
+        failure = e;
+      } else {
+        failure.addSuppressed(e);
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  @Override
+  public boolean remove(K key) {
+    requireOpen();
+    requireKey(key);
+    long start = statistics.isEnabled() ? now() : 0L;
+    Outcome<V> outcome = removeOne(key);
+    finish(key, outcome);
+    if (statistics.isEnabled()) {
+      statistics.recordRemoveTime(now() - start);
+    }
+    return outcome.removed;
+  }
+
+  @Override
+  public boolean remove(K key, V oldValue) {
+    requireOpen();
+    requireKey(key);
+    requireValue(oldValue);
+    long start = statistics.isEnabled() ? now() : 0L;
+    Outcome<V> outcome = new Outcome<>();
+    map.compute(copyIn(key), (k, current) -> {
+      long now = now();
+      current = expireIfDue(current, now, outcome);
+      if (current == null) {
+        return null;
+      }
+      outcome.hit = true;
+      if (!Objects.equals(current.value, oldValue)) {
+        Long deadline = accessDeadline(now);
+        if (deadline != null) {
+          current.setExpiresAtNanos(deadline);
+        }
+        return current;
+      }
+      deleteThrough(key);
+      outcome.old = current;
+      outcome.removed = true;
+      return null;
+    });
+    statistics.recordHits(outcome.hit ? 1 : 0);
+    statistics.recordMisses(outcome.hit ? 0 : 1);
+    finish(key, outcome);
+    if (statistics.isEnabled()) {
+      statistics.recordRemoveTime(now() - start);
+    }
+    return outcome.removed;
+  }
+
+  @Override
+  public V getAndRemove(K key) {
+    requireOpen();
+    requireKey(key);
+    long start = statistics.isEnabled() ? now() : 0L;
+    Outcome<V> outcome = removeOne(key);
+    statistics.recordHits(outcome.removed ? 1 : 0);
+    statistics.recordMisses(outcome.removed ? 0 : 1);
+    finish(key, outcome);
+    if (statistics.isEnabled()) {
+      long elapsed = now() - start;
+      statistics.recordRemoveTime(elapsed);
+      statistics.recordGetTime(elapsed);
+    }
+    return outcome.removed ? copyOut(outcome.old.value) : null;
+  }
+
+  /** Removes the key, calling the writer whether or not it is present (it may be elsewhere). */
+  private Outcome<V> removeOne(K key) {
+    Outcome<V> outcome = new Outcome<>();
+    map.compute(copyIn(key), (k, current) -> {
+      current = expireIfDue(current, now(), outcome);
+      deleteThrough(key);
+      if (current != null) {
+        outcome.old = current;
+        outcome.removed = true;
+      }
+      return null;
+    });
+    return outcome;
+  }
+
+  /* ---------------- Bulk operations ---------------- */
+
+  @Override
+  public void putAll(Map<? extends K, ? extends V> entries) {
+    requireOpen();
+    Objects.requireNonNull(entries, "entries");
+    for (Map.Entry<? extends K, ? extends V> entry : entries.entrySet()) {
+      requireKey(entry.getKey());
+      requireValue(entry.getValue());
+    }
+    long start = statistics.isEnabled() ? now() : 0L;
+    CacheWriterException failure = null;
+    Map<K, V> toStore = new LinkedHashMap<>(entries);
+    if (writer != null && !entries.isEmpty()) {
+      Collection<Cache.Entry<? extends K, ? extends V>> batch = new ArrayList<>();
+      for (Map.Entry<? extends K, ? extends V> entry : entries.entrySet()) {
+        batch.add(new JCacheEntry<>(entry.getKey(), entry.getValue()));
+      }
+      try {
+        writer.writeAll(batch);
+      } catch (RuntimeException e) {
+        failure = asWriterException(e);
+        for (Cache.Entry<? extends K, ? extends V> unwritten : batch) {
+          toStore.remove(unwritten.getKey()); // the writer leaves what it did not write
+        }
+      }
+    }
+    RuntimeException listenerFailure = null;
+    for (Map.Entry<K, V> entry : toStore.entrySet()) {
+      try {
+        finish(entry.getKey(), write(entry.getKey(), entry.getValue(), WriteMode.ALWAYS, false));
+      } catch (RuntimeException e) {
+        listenerFailure = (listenerFailure == null) ? e : listenerFailure;
+      }
+    }
+    if (statistics.isEnabled()) {
+      statistics.recordPutTime(now() - start);
+    }
+    if (failure != null) {
+      throw failure;
+    }
+    if (listenerFailure != null) {
+      throw listenerFailure;
+    }
+  }
+
+  @Override
+  public void removeAll(Set<? extends K> keys) {
+    requireOpen();
+    requireKeys(keys);
+    removeKeys(new LinkedHashSet<>(keys));
+  }
+
+  @Override
+  public void removeAll() {
+    requireOpen();
+    removeKeys(new LinkedHashSet<>(map.keySet()));
+  }
+
+  private void removeKeys(Set<K> keys) {
+    long start = statistics.isEnabled() ? now() : 0L;
+    CacheWriterException failure = null;
+    Set<K> toRemove = new LinkedHashSet<>(keys);
+    if ((writer != null) && !keys.isEmpty()) {
+      Collection<Object> batch = new ArrayList<>(keys);
+      try {
+        writer.deleteAll(batch);
+      } catch (RuntimeException e) {
+        failure = asWriterException(e);
+        toRemove.removeAll(batch); // the writer leaves what it did not delete
+      }
+    }
+    RuntimeException listenerFailure = null;
+    for (K key : toRemove) {
+      Outcome<V> outcome = new Outcome<>();
+      map.computeIfPresent(key, (k, current) -> {
+        current = expireIfDue(current, now(), outcome);
+        if (current != null) {
+          outcome.old = current;
+          outcome.removed = true;
+        }
+        return null;
+      });
+      try {
+        finish(key, outcome);
+      } catch (RuntimeException e) {
+        listenerFailure = (listenerFailure == null) ? e : listenerFailure;
+      }
+    }
+    if (statistics.isEnabled()) {
+      statistics.recordRemoveTime(now() - start);
+    }
+    if (failure != null) {
+      throw failure;
+    }
+    if (listenerFailure != null) {
+      throw listenerFailure;
+    }
+  }
+
+  @Override
+  public void clear() {
+    requireOpen();
+    store.invalidateAll(); // no writer, no events, no statistics: JSR-107 section 4.2
+  }
+
+  /* ---------------- Loading ---------------- */
+
+  /** Read-through of one key: loads it in the key's compute, so a concurrent load shares it. */
+  private V loadOne(K key) {
+    Outcome<V> outcome = new Outcome<>();
+    map.compute(copyIn(key), (k, current) -> {
+      long now = now();
+      current = expireIfDue(current, now, outcome);
+      if (current != null) {
+        outcome.result = current.value; // another caller loaded or wrote it meanwhile
+        return current;
+      }
+      V loaded = load(key);
+      if (loaded == null) {
+        return null;
+      }
+      outcome.result = loaded;
+      return created(copyIn(loaded), now, outcome);
+    });
+    finish(key, outcome);
+    @SuppressWarnings("unchecked") // a value of this cache, or null
+    V value = (V) outcome.result;
+    return (value == null) ? null : copyOut(value);
+  }
+
+  private V load(K key) {
+    try {
+      V value = loader.load(key);
+      if (value != null) {
+        requireValueType(value);
+      }
+      return value;
+    } catch (CacheLoaderException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new CacheLoaderException("loader " + loader + " failed on key " + key, e);
+    }
+  }
+
+  /** Loads {@code keys} with one loadAll and stores the values; returns them, copied out. */
+  private Map<K, V> loadMany(Set<K> keys, boolean replaceExisting) {
+    Map<K, V> loaded;
+    try {
+      loaded = loader.loadAll(keys);
+    } catch (CacheLoaderException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new CacheLoaderException("loader " + loader + " failed on keys " + keys, e);
+    }
+    Map<K, V> result = new LinkedHashMap<>();
+    if (loaded == null) {
+      return result;
+    }
+    RuntimeException listenerFailure = null;
+    for (Map.Entry<K, V> entry : loaded.entrySet()) {
+      K key = entry.getKey();
+      V value = entry.getValue();
+      if ((key == null) || (value == null) || !keys.contains(key)) {
+        continue;
+      }
+      Outcome<V> outcome = write(key, value,
+          replaceExisting ? WriteMode.ALWAYS : WriteMode.IF_ABSENT, false);
+      result.put(key, copyOut(value));
+      try {
+        finish(key, outcome);
+      } catch (RuntimeException e) {
+        listenerFailure = (listenerFailure == null) ? e : listenerFailure;
+      }
+    }
+    if (listenerFailure != null) {
+      throw listenerFailure;
+    }
+    return result;
+  }
+
+  @Override
+  public void loadAll(Set<? extends K> keys, boolean replaceExistingValues,
+      CompletionListener completionListener) {
+    requireOpen();
+    requireKeys(keys);
+    CompletionListener listener = (completionListener == null)
+        ? NO_COMPLETION_LISTENER : completionListener;
+    if (loader == null) {
+      listener.onCompletion();
+      return;
+    }
+    Set<K> wanted = new LinkedHashSet<>(keys);
+    try {
+      executor.execute(() -> {
+        try {
+          Set<K> toLoad = new LinkedHashSet<>();
+          for (K key : wanted) {
+            if (replaceExistingValues || !containsKey(key)) {
+              toLoad.add(key);
+            }
+          }
+          if (!toLoad.isEmpty()) {
+            loadMany(toLoad, replaceExistingValues);
+          }
+          listener.onCompletion();
+        } catch (Exception e) {
+          listener.onException(e);
+        }
+      });
+    } catch (RuntimeException e) {
+      listener.onException(e); // a rejecting executor: the load never ran
+    }
+  }
+
+  private static final CompletionListener NO_COMPLETION_LISTENER = new CompletionListener() {
+    @Override
+    public void onCompletion() {}
+
+    @Override
+    public void onException(Exception e) {
+      LOGGER.log(System.Logger.Level.WARNING, "loadAll failed", e);
+    }
+  };
+
+  /* ---------------- Writer ---------------- */
+
+  private void writeThrough(K key, V value) {
+    if (writer == null) {
+      return;
+    }
+    try {
+      writer.write(new JCacheEntry<>(key, value));
+    } catch (RuntimeException e) {
+      throw asWriterException(e);
+    }
+  }
+
+  private void deleteThrough(K key) {
+    if (writer == null) {
+      return;
+    }
+    try {
+      writer.delete(key);
+    } catch (RuntimeException e) {
+      throw asWriterException(e);
+    }
+  }
+
+  private static CacheWriterException asWriterException(RuntimeException e) {
+    return (e instanceof CacheWriterException) ? (CacheWriterException) e
+        : new CacheWriterException("writer failed: " + e, e);
+  }
+
+  /* ---------------- Entry processors ---------------- */
+
+  @Override
+  public <T> T invoke(K key, EntryProcessor<K, V, T> entryProcessor, Object... arguments) {
+    requireOpen();
+    requireKey(key);
+    Objects.requireNonNull(entryProcessor, "entryProcessor");
+    Outcome<V> outcome = new Outcome<>();
+    ProcessorEntry<K, V> entry = new ProcessorEntry<>(this, key);
+    try {
+      map.compute(copyIn(key), (k, current) -> {
+        long now = now();
+        current = expireIfDue(current, now, outcome);
+        entry.start(current);
+        T result;
+        try {
+          result = entryProcessor.process(entry, arguments);
+        } catch (EntryProcessorException e) {
+          throw e;
+        } catch (RuntimeException e) {
+          throw new EntryProcessorException(e);
+        }
+        outcome.result = result;
+        return entry.commit(current, now, outcome);
+      });
+    } catch (CacheWriterException e) {
+      throw new EntryProcessorException(e);
+    } catch (CacheLoaderException e) {
+      throw new EntryProcessorException(e);
+    }
+    // JSR-107 counts the lookup of the key itself, whatever the processor does with it.
+    statistics.recordHits(entry.existedBefore ? 1 : 0);
+    statistics.recordMisses(entry.existedBefore ? 0 : 1);
+    finish(key, outcome);
+    @SuppressWarnings("unchecked") // what the processor returned
+    T result = (T) outcome.result;
+    return result;
+  }
+
+  @Override
+  public <T> Map<K, EntryProcessorResult<T>> invokeAll(Set<? extends K> keys,
+      EntryProcessor<K, V, T> entryProcessor, Object... arguments) {
+    requireOpen();
+    requireKeys(keys);
+    Objects.requireNonNull(entryProcessor, "entryProcessor");
+    Map<K, EntryProcessorResult<T>> results = new LinkedHashMap<>();
+    for (K key : keys) {
+      try {
+        T result = invoke(key, entryProcessor, arguments);
+        if (result != null) {
+          results.put(key, () -> result);
+        }
+      } catch (EntryProcessorException e) {
+        results.put(key, () -> {
+          throw e;
+        });
+      } catch (RuntimeException e) {
+        EntryProcessorException wrapped = new EntryProcessorException(e);
+        results.put(key, () -> {
+          throw wrapped;
+        });
+      }
+    }
+    return results;
+  }
+
+  /**
+   * The entry an entry processor works on: its reads and changes are applied to the store only
+   * when the processor returns ({@link #commit}), as one write of the key (JSR-107 section 9.3).
+   */
+  private static final class ProcessorEntry<K, V> implements javax.cache.processor.MutableEntry<K, V> {
+    private enum Change { NONE, LOADED, SET, REMOVED }
+
+    private final JCache<K, V> cache;
+    private final K key;
+    private V value;
+    private boolean exists;
+    boolean existedBefore;
+    private Change change = Change.NONE;
+    private boolean read;
+    private boolean active;
+
+    ProcessorEntry(JCache<K, V> cache, K key) {
+      this.cache = cache;
+      this.key = key;
+    }
+
+    void start(Expirable<V> current) {
+      active = true;
+      existedBefore = (current != null);
+      exists = existedBefore;
+      value = existedBefore ? cache.copyOut(current.value) : null;
+      change = Change.NONE;
+      read = false;
+    }
+
+    private void requireActive() {
+      if (!active) {
+        throw new IllegalStateException("the entry is used after its processor returned");
+      }
+    }
+
+    @Override
+    public K getKey() {
+      return key;
+    }
+
+    @Override
+    public V getValue() {
+      requireActive();
+      read = true;
+      if (!exists && (change == Change.NONE) && cache.configuration.isReadThrough()
+          && (cache.loader != null)) {
+        V loaded = cache.load(key);
+        if (loaded != null) {
+          value = loaded;
+          exists = true;
+          change = Change.LOADED;
+        }
+      }
+      return exists ? value : null;
+    }
+
+    @Override
+    public boolean exists() {
+      requireActive();
+      return exists;
+    }
+
+    @Override
+    public void remove() {
+      requireActive();
+      // A removal goes to the writer even for an absent key (the writer's store may hold it);
+      // removing what this processor itself created (set or loaded) undoes it: no change at all.
+      boolean undoesCreation = !existedBefore && ((change == Change.SET)
+          || (change == Change.LOADED));
+      change = undoesCreation ? Change.NONE : Change.REMOVED;
+      exists = false;
+      value = null;
+    }
+
+    @Override
+    public void setValue(V newValue) {
+      requireActive();
+      cache.requireValue(newValue);
+      value = newValue;
+      exists = true;
+      change = Change.SET;
+    }
+
+    /** Applies the processor's net change to the store; returns the key's new Expirable. */
+    Expirable<V> commit(Expirable<V> current, long now, Outcome<V> outcome) {
+      active = false;
+      switch (change) {
+        case NONE:
+          if ((current != null) && read) {
+            Long deadline = cache.accessDeadline(now);
+            if (deadline != null) {
+              current.setExpiresAtNanos(deadline);
+            }
+          }
+          return current;
+        case LOADED:
+          return cache.created(cache.copyIn(value), now, outcome);
+        case SET:
+          cache.writeThrough(key, value);
+          return (current == null) ? cache.created(cache.copyIn(value), now, outcome)
+              : cache.updated(current, cache.copyIn(value), now, outcome);
+        case REMOVED:
+          cache.deleteThrough(key);
+          if (current != null) {
+            outcome.old = current;
+            outcome.removed = true;
+          }
+          return null;
+        default:
+          throw new AssertionError(change);
+      }
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> clazz) {
+      if (clazz.isInstance(this)) {
+        return clazz.cast(this);
+      }
+      throw new IllegalArgumentException("cannot unwrap a mutable entry to " + clazz);
+    }
+  }
+
+  /* ---------------- Iteration ---------------- */
+
+  @Override
+  public Iterator<Cache.Entry<K, V>> iterator() {
+    requireOpen();
+    Iterator<Map.Entry<K, Expirable<V>>> delegate = map.entrySet().iterator();
+    return new Iterator<>() {
+      private Cache.Entry<K, V> next;
+      private K lastKey;
+
+      @Override
+      public boolean hasNext() {
+        requireOpen();
+        while ((next == null) && delegate.hasNext()) {
+          Map.Entry<K, Expirable<V>> candidate = delegate.next();
+          long now = now();
+          Expirable<V> expirable = candidate.getValue();
+          if (expirable.isExpired(now)) {
+            continue;
+          }
+          statistics.recordHits(1);
+          accessed(candidate.getKey(), expirable, now);
+          next = new JCacheEntry<>(copyOut(candidate.getKey()), copyOut(expirable.value));
+        }
+        return next != null;
+      }
+
+      @Override
+      public Cache.Entry<K, V> next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        Cache.Entry<K, V> result = next;
+        next = null;
+        lastKey = result.getKey();
+        return result;
+      }
+
+      @Override
+      public void remove() {
+        requireOpen();
+        if (lastKey == null) {
+          throw new IllegalStateException("next() was not called, or remove() already was");
+        }
+        K key = lastKey;
+        lastKey = null;
+        JCache.this.remove(key);
+      }
+    };
+  }
+
+  /* ---------------- Listeners, configuration, life cycle ---------------- */
+
+  private void publish(EventType type, K key, V value, V oldValue) {
+    if (dispatcher.hasListeners()) {
+      dispatcher.publish(this, type, copyOut(key), copyOut(value),
+          (oldValue == null) ? null : copyOut(oldValue));
+    }
+  }
+
+  @Override
+  public void registerCacheEntryListener(
+      CacheEntryListenerConfiguration<K, V> listenerConfiguration) {
+    requireOpen();
+    Objects.requireNonNull(listenerConfiguration, "listenerConfiguration");
+    configuration.addCacheEntryListenerConfiguration(listenerConfiguration); // IAE if present
+    dispatcher.register(listenerConfiguration);
+  }
+
+  @Override
+  public void deregisterCacheEntryListener(
+      CacheEntryListenerConfiguration<K, V> listenerConfiguration) {
+    requireOpen();
+    Objects.requireNonNull(listenerConfiguration, "listenerConfiguration");
+    configuration.removeCacheEntryListenerConfiguration(listenerConfiguration);
+    dispatcher.deregister(listenerConfiguration);
+  }
+
+  @Override
+  public <C extends Configuration<K, V>> C getConfiguration(Class<C> clazz) {
+    Objects.requireNonNull(clazz, "clazz");
+    if (clazz.isInstance(configuration)) {
+      return clazz.cast(configuration);
+    }
+    throw new IllegalArgumentException("the configuration is a " + configuration.getClass()
+        .getName() + ", not a " + clazz.getName());
+  }
+
+  CompleteConfiguration<K, V> configuration() {
+    return configuration;
+  }
+
+  JCacheStatistics statistics() {
+    return statistics;
+  }
+
+  JCacheMXBean mxBean() {
+    return mxBean;
+  }
+
+  void setStatisticsEnabled(boolean enabled) {
+    configuration.setStatisticsEnabled(enabled);
+    statistics.setEnabled(enabled);
+  }
+
+  void setManagementEnabled(boolean enabled) {
+    configuration.setManagementEnabled(enabled);
+  }
+
+  @Override
+  public String getName() {
+    return name;
+  }
+
+  @Override
+  public CacheManager getCacheManager() {
+    return manager;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    manager.closed(this);
+    EventDispatcher.closeQuietly(loader);
+    EventDispatcher.closeQuietly(writer);
+    EventDispatcher.closeQuietly(expiry);
+    dispatcher.close();
+  }
+
+  @Override
+  public boolean isClosed() {
+    return closed;
+  }
+
+  @Override
+  public <T> T unwrap(Class<T> clazz) {
+    Objects.requireNonNull(clazz, "clazz");
+    if (clazz.isInstance(this)) {
+      return clazz.cast(this);
+    }
+    throw new IllegalArgumentException("cannot unwrap an Hourglass JCache to " + clazz.getName());
+  }
+
+  @Override
+  public String toString() {
+    return "JCache{" + name + ", " + manager.getURI() + "}";
+  }
+
+  /* ---------------- Checks and copies ---------------- */
+
+  private void requireOpen() {
+    if (closed) {
+      throw new IllegalStateException("cache " + name + " is closed");
+    }
+  }
+
+  private void requireKey(K key) {
+    if (key == null) {
+      throw new NullPointerException("key");
+    }
+    Class<K> keyType = configuration.getKeyType();
+    if ((keyType != Object.class) && !keyType.isInstance(key)) {
+      throw new ClassCastException("key " + key + " is a " + key.getClass().getName()
+          + ", not the cache's key type " + keyType.getName());
+    }
+  }
+
+  private void requireKeys(Set<? extends K> keys) {
+    Objects.requireNonNull(keys, "keys");
+    for (K key : keys) {
+      requireKey(key);
+    }
+  }
+
+  void requireValue(V value) {
+    if (value == null) {
+      throw new NullPointerException("value");
+    }
+    requireValueType(value);
+  }
+
+  private void requireValueType(V value) {
+    Class<V> valueType = configuration.getValueType();
+    if ((valueType != Object.class) && !valueType.isInstance(value)) {
+      throw new ClassCastException("value " + value + " is a " + value.getClass().getName()
+          + ", not the cache's value type " + valueType.getName());
+    }
+  }
+
+  <T> T copyIn(T object) {
+    return copier.copy(object, manager.getClassLoader());
+  }
+
+  <T> T copyOut(T object) {
+    return copier.copy(object, manager.getClassLoader());
+  }
+}
