@@ -28,17 +28,18 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * The packaging promises: one exported package, one runtime dependency, one public type in the
- * implementation package, no import circle between the packages, no Unsafe memory access.
+ * The packaging promises: the API package and the optional Micrometer binder's exported, one
+ * runtime dependency, one public type in the implementation package, no import circle between the
+ * packages, no Unsafe memory access.
  */
 final class ModuleTest {
 
   @Test
-  void module_exportsOnlyTheApiPackage() {
+  void module_exportsOnlyTheApiAndMicrometerPackages() {
     ModuleDescriptor descriptor = StripedCache.class.getModule().getDescriptor();
     assertThat(descriptor).as("tests run on the module path").isNotNull();
     assertThat(descriptor.exports()).extracting(ModuleDescriptor.Exports::source)
-        .containsExactly("dev.hourglass.cache");
+        .containsExactlyInAnyOrder("dev.hourglass.cache", "dev.hourglass.cache.micrometer");
     assertThat(descriptor.requires().stream()
         .filter(r -> !r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC))
         .map(ModuleDescriptor.Requires::name)
@@ -47,8 +48,8 @@ final class ModuleTest {
     assertThat(descriptor.requires().stream()
         .filter(r -> r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC))
         .map(ModuleDescriptor.Requires::name).collect(Collectors.toList()))
-        .as("compile-time only: @GuardedBy, class retention").containsExactly(
-            "com.google.errorprone.annotations");
+        .as("compile-time only: @GuardedBy (class retention) and the optional Micrometer")
+        .containsExactlyInAnyOrder("com.google.errorprone.annotations", "micrometer.core");
   }
 
   /** The builder's way in is the implementation package's one public type; the rest is hidden. */
@@ -92,8 +93,9 @@ final class ModuleTest {
 
   /**
    * No two classes of different packages import each other: the API imports one type of the
-   * implementation (the builder's {@code CacheSpec}), which imports no API type that imports it.
-   * Read from the sources, which the build runs the tests beside.
+   * implementation (the builder's {@code CacheSpec}), which imports no API type that imports it;
+   * the Micrometer binder imports the API only. Read from the sources, which the build runs the
+   * tests beside.
    */
   @Test
   void packages_haveNoImportCircle() throws IOException {
@@ -104,12 +106,14 @@ final class ModuleTest {
     try (Stream<Path> files = Files.walk(root)) {
       sources = files.filter(f -> f.toString().endsWith(".java")).collect(Collectors.toList());
     }
-    Pattern ownImport = Pattern.compile("^import (dev\\.hourglass\\.cache(?:\\.internal)?\\.\\w+);",
+    Pattern ownImport = Pattern.compile(
+        "^import (dev\\.hourglass\\.cache(?:\\.internal|\\.micrometer)?\\.\\w+);",
         Pattern.MULTILINE);
     for (Path source : sources) {
       String text = Files.readString(source);
-      String pkg = root.relativize(source).getNameCount() > 1
-          ? "dev.hourglass.cache.internal." : "dev.hourglass.cache.";
+      Path relative = root.relativize(source);
+      String pkg = (relative.getNameCount() > 1)
+          ? "dev.hourglass.cache." + relative.getName(0) + "." : "dev.hourglass.cache.";
       String name = pkg + source.getFileName().toString().replace(".java", "");
       Set<String> targets = new HashSet<>();
       Matcher m = ownImport.matcher(text);
@@ -117,17 +121,21 @@ final class ModuleTest {
         targets.add(m.group(1));
       }
       imports.put(name, targets);
-      if (pkg.equals("dev.hourglass.cache.")) {
+      if (!pkg.equals("dev.hourglass.cache.internal.")) {
         assertThat(text.replaceAll("(?m)^import .*$", ""))
             .as("%s names an implementation type without importing it", name)
             .doesNotContain("dev.hourglass.cache.internal.");
       }
     }
     List<String> apiToInternal = new ArrayList<>();
+    List<String> coreToMicrometer = new ArrayList<>();
     imports.forEach((from, targets) -> {
       for (String to : targets) {
         if (!from.contains(".internal.") && to.contains(".internal.")) {
           apiToInternal.add(from + " -> " + to);
+        }
+        if (!from.contains(".micrometer.") && to.contains(".micrometer.")) {
+          coreToMicrometer.add(from + " -> " + to);
         }
         assertThat(imports.getOrDefault(to, Set.of())).as("%s and %s import each other", from, to)
             .doesNotContain(from);
@@ -135,6 +143,9 @@ final class ModuleTest {
     });
     assertThat(apiToInternal).containsExactly(
         "dev.hourglass.cache.CacheBuilder -> dev.hourglass.cache.internal.CacheSpec");
+    assertThat(imports).as("the binder is among the sources read")
+        .containsKey("dev.hourglass.cache.micrometer.HourglassCacheMetrics");
+    assertThat(coreToMicrometer).as("the core never needs the optional Micrometer").isEmpty();
   }
 
   /**
