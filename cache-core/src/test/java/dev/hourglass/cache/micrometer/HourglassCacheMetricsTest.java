@@ -14,9 +14,12 @@ import dev.hourglass.cache.Hourglass;
 import dev.hourglass.cache.LoadingCache;
 import dev.hourglass.cache.ManualScheduler;
 import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.TimeGauge;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.binder.cache.CacheMeterBinder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.ref.Reference;
 import java.lang.ref.WeakReference;
@@ -342,6 +345,50 @@ final class HourglassCacheMetricsTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("tags must be key and value pairs, an even number of strings: 1");
     assertThat(registry.getMeters()).isEmpty();
+  }
+
+  /* ---------------- The user guide's example ---------------- */
+
+  record Order(long id) {}
+
+  record User(String id) {}
+
+  interface OrderRepository {
+    Order find(Long id);
+  }
+
+  interface UserService {
+    CompletableFuture<User> fetchAsync(String id);
+  }
+
+  /** docs/user-guide.md, "Micrometer", verbatim but for the registry and the services. */
+  @Test
+  void userGuideExample() {
+    MeterRegistry registry = this.registry;
+    OrderRepository orderRepository = Order::new;
+    UserService userService = id -> CompletableFuture.completedFuture(new User(id));
+
+    LoadingCache<Long, Order> orders = HourglassCacheMetrics.monitor(registry,
+        Hourglass.newBuilder()
+            .maximumSize(50_000)
+            .recordStats()                              // without it, only cache.size is published
+            .build(orderRepository::find),
+        "orders", "tier", "web");                       // cache=orders, tier=web on every meter
+
+    AsyncLoadingCache<String, User> users = HourglassCacheMetrics.monitor(registry,
+        Hourglass.newBuilder().recordStats().buildAsync((id, executor) -> userService.fetchAsync(id)),
+        "users", Tags.of("tier", "web"));
+
+    // For a framework that wants a MeterBinder:
+    MeterBinder binder = new HourglassCacheMetrics(orders, "orders", Tags.empty());
+
+    assertThat(orders.get(42L)).isEqualTo(new Order(42));
+    assertThat(users.get("ann").join()).isEqualTo(new User("ann"));
+    assertThat(registry.get("cache.load").tags("cache", "orders", "tier", "web")
+        .tag("result", "success").functionCounter().count()).isEqualTo(1);
+    assertThat(registry.get("cache.load").tags("cache", "users", "tier", "web")
+        .tag("result", "success").functionCounter().count()).isEqualTo(1);
+    assertThat(binder).isInstanceOf(CacheMeterBinder.class);
   }
 
   /* ---------------- Helpers ---------------- */
