@@ -28,17 +28,19 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * The packaging promises: one exported package, one runtime dependency, one public type in the
- * implementation package, no import circle between the packages, no Unsafe memory access.
+ * The packaging promises: the API package and the optional integrations (JCache, Micrometer)
+ * exported, one runtime dependency, two public types in the implementation package, no import
+ * circle between the packages, no Unsafe memory access.
  */
 final class ModuleTest {
 
   @Test
-  void module_exportsOnlyTheApiPackage() {
+  void module_exportsTheApiAndTheOptionalIntegrations() {
     ModuleDescriptor descriptor = StripedCache.class.getModule().getDescriptor();
     assertThat(descriptor).as("tests run on the module path").isNotNull();
     assertThat(descriptor.exports()).extracting(ModuleDescriptor.Exports::source)
-        .containsExactly("dev.hourglass.cache");
+        .containsExactlyInAnyOrder("dev.hourglass.cache", "dev.hourglass.cache.jcache",
+            "dev.hourglass.cache.micrometer");
     assertThat(descriptor.requires().stream()
         .filter(r -> !r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC))
         .map(ModuleDescriptor.Requires::name)
@@ -47,13 +49,17 @@ final class ModuleTest {
     assertThat(descriptor.requires().stream()
         .filter(r -> r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC))
         .map(ModuleDescriptor.Requires::name).collect(Collectors.toList()))
-        .as("compile-time only: @GuardedBy, class retention").containsExactly(
-            "com.google.errorprone.annotations");
+        .as("compile-time only: @GuardedBy (class retention) and the optional integrations")
+        .containsExactlyInAnyOrder("com.google.errorprone.annotations", "cache.api",
+            "java.management", "micrometer.core");
   }
 
-  /** The builder's way in is the implementation package's one public type; the rest is hidden. */
+  /**
+   * The implementation package's public types are the builder's way in and the spec parser (for
+   * Hourglass.from and the JCache provider); the rest is hidden.
+   */
   @Test
-  void implementationPackage_hasOnePublicType() throws Exception {
+  void implementationPackage_hasOnlyTheTwoPublicTypes() throws Exception {
     ModuleReference reference = ModuleLayer.boot().configuration()
         .findModule("dev.hourglass.cache").map(ResolvedModule::reference)
         .orElseGet(() -> StripedCache.class.getModule().getLayer().configuration()
@@ -77,7 +83,7 @@ final class ModuleTest {
       }
     }
     assertThat(types).as("classes found in the package").isGreaterThan(10);
-    assertThat(publicTypes).containsExactly("CacheSpec");
+    assertThat(publicTypes).containsExactlyInAnyOrder("CacheSpec", "SpecString");
   }
 
   /** Public, and nested (if at all) only in public types. */
@@ -92,8 +98,9 @@ final class ModuleTest {
 
   /**
    * No two classes of different packages import each other: the API imports one type of the
-   * implementation (the builder's {@code CacheSpec}), which imports no API type that imports it.
-   * Read from the sources, which the build runs the tests beside.
+   * implementation (the builder's {@code CacheSpec}), which imports no API type that imports it;
+   * the Micrometer binder imports the API only. Read from the sources, which the build runs the
+   * tests beside.
    */
   @Test
   void packages_haveNoImportCircle() throws IOException {
@@ -104,12 +111,14 @@ final class ModuleTest {
     try (Stream<Path> files = Files.walk(root)) {
       sources = files.filter(f -> f.toString().endsWith(".java")).collect(Collectors.toList());
     }
-    Pattern ownImport = Pattern.compile("^import (dev\\.hourglass\\.cache(?:\\.internal)?\\.\\w+);",
+    Pattern ownImport = Pattern.compile(
+        "^import (dev\\.hourglass\\.cache(?:\\.internal|\\.jcache|\\.micrometer)?\\.\\w+);",
         Pattern.MULTILINE);
     for (Path source : sources) {
       String text = Files.readString(source);
-      String pkg = root.relativize(source).getNameCount() > 1
-          ? "dev.hourglass.cache.internal." : "dev.hourglass.cache.";
+      Path relative = root.relativize(source);
+      String pkg = (relative.getNameCount() > 1)
+          ? "dev.hourglass.cache." + relative.getName(0) + "." : "dev.hourglass.cache.";
       String name = pkg + source.getFileName().toString().replace(".java", "");
       Set<String> targets = new HashSet<>();
       Matcher m = ownImport.matcher(text);
@@ -117,24 +126,38 @@ final class ModuleTest {
         targets.add(m.group(1));
       }
       imports.put(name, targets);
-      if (pkg.equals("dev.hourglass.cache.")) {
+      if (!pkg.equals("dev.hourglass.cache.internal.")) {
         assertThat(text.replaceAll("(?m)^import .*$", ""))
             .as("%s names an implementation type without importing it", name)
             .doesNotContain("dev.hourglass.cache.internal.");
       }
     }
     List<String> apiToInternal = new ArrayList<>();
+    List<String> coreToIntegrations = new ArrayList<>();
     imports.forEach((from, targets) -> {
       for (String to : targets) {
         if (!from.contains(".internal.") && to.contains(".internal.")) {
           apiToInternal.add(from + " -> " + to);
         }
+        boolean fromIntegration = from.contains(".micrometer.") || from.contains(".jcache.");
+        if (!fromIntegration && (to.contains(".micrometer.") || to.contains(".jcache."))) {
+          coreToIntegrations.add(from + " -> " + to);
+        }
         assertThat(imports.getOrDefault(to, Set.of())).as("%s and %s import each other", from, to)
             .doesNotContain(from);
       }
     });
-    assertThat(apiToInternal).containsExactly(
-        "dev.hourglass.cache.CacheBuilder -> dev.hourglass.cache.internal.CacheSpec");
+    assertThat(apiToInternal).containsExactlyInAnyOrder(
+        "dev.hourglass.cache.CacheBuilder -> dev.hourglass.cache.internal.CacheSpec",
+        "dev.hourglass.cache.Hourglass -> dev.hourglass.cache.internal.SpecString",
+        "dev.hourglass.cache.jcache.HourglassConfiguration"
+            + " -> dev.hourglass.cache.internal.SpecString",
+        "dev.hourglass.cache.jcache.JCache -> dev.hourglass.cache.internal.SpecString");
+    assertThat(imports).as("the binder is among the sources read")
+        .containsKey("dev.hourglass.cache.micrometer.HourglassCacheMetrics");
+    assertThat(imports).as("the JCache provider is among the sources read")
+        .containsKey("dev.hourglass.cache.jcache.HourglassCachingProvider");
+    assertThat(coreToIntegrations).as("the core never needs an optional integration").isEmpty();
   }
 
   /**
