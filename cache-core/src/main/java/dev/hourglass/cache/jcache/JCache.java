@@ -25,6 +25,7 @@ import javax.cache.configuration.CacheEntryListenerConfiguration;
 import javax.cache.configuration.CompleteConfiguration;
 import javax.cache.configuration.Configuration;
 import javax.cache.configuration.Factory;
+import javax.cache.configuration.FactoryBuilder;
 import javax.cache.event.EventType;
 import javax.cache.expiry.Duration;
 import javax.cache.expiry.EternalExpiryPolicy;
@@ -98,6 +99,14 @@ final class JCache<K, V> implements Cache<K, V> {
     this.configuration = configuration;
     Map<String, String> settings = SpecString.settings(configuration.getSpec());
     this.expiry = expiryPolicy(configuration, settings);
+    if (!(expiry instanceof EternalExpiryPolicy) && (settings.containsKey("expireAfterWrite")
+        || settings.containsKey("expireAfterAccess"))) {
+      // The configuration shows the policy the spec's duration stands for.
+      configuration.setExpiryPolicyFactory(new FactoryBuilder.SingletonFactory<>(expiry));
+    }
+    if (settings.containsKey("recordStats")) {
+      configuration.setStatisticsEnabled(true); // the spec's word for JCache's statistics
+    }
     Factory<CacheLoader<K, V>> loaderFactory = configuration.getCacheLoaderFactory();
     this.loader = (loaderFactory == null) ? null : loaderFactory.create();
     Factory<CacheWriter<? super K, ? super V>> writerFactory =
@@ -157,8 +166,12 @@ final class JCache<K, V> implements Cache<K, V> {
           + " ExpiryPolicy: set one, or an ExpiryPolicy");
     }
     java.time.Duration duration = SpecString.duration((write != null) ? write : access);
+    // JCache's durations are whole milliseconds at the finest: a finer one is rounded up, so
+    // that no entry expires before the spec says.
+    long nanos = saturatedNanos(duration);
+    long millis = (nanos / 1_000_000L) + (((nanos % 1_000_000L) == 0) ? 0 : 1);
     Duration jcache = duration.isZero() ? Duration.ZERO
-        : new Duration(java.util.concurrent.TimeUnit.NANOSECONDS, saturatedNanos(duration));
+        : new Duration(java.util.concurrent.TimeUnit.MILLISECONDS, millis);
     return (write != null) ? new ModifiedExpiryPolicy(jcache) : new TouchedExpiryPolicy(jcache);
   }
 

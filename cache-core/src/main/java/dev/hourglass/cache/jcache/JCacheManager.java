@@ -86,14 +86,12 @@ final class JCacheManager implements CacheManager {
       }
       JCache<K, V> cache = new JCache<>(cacheName, this, copyOf(cacheName, configuration));
       caches.put(cacheName, cache);
-      if (configuration instanceof CompleteConfiguration) {
-        CompleteConfiguration<K, V> complete = (CompleteConfiguration<K, V>) configuration;
-        if (complete.isManagementEnabled()) {
-          MBeans.register(cache, cache.mxBean(), MBeans.Kind.CONFIGURATION);
-        }
-        if (complete.isStatisticsEnabled()) {
-          MBeans.register(cache, cache.statistics(), MBeans.Kind.STATISTICS);
-        }
+      CompleteConfiguration<K, V> own = cache.configuration(); // with its spec applied
+      if (own.isManagementEnabled()) {
+        MBeans.register(cache, cache.mxBean(), MBeans.Kind.CONFIGURATION);
+      }
+      if (own.isStatisticsEnabled()) {
+        MBeans.register(cache, cache.statistics(), MBeans.Kind.STATISTICS);
       }
       return cache;
     } finally {
