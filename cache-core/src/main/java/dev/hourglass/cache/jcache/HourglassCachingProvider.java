@@ -23,6 +23,9 @@ import javax.cache.spi.CachingProvider;
  * <p>Cache managers are kept per class loader and URI, and a closed one is forgotten, so the
  * next request makes a new one. Thread-safe: managers are made and closed under one lock.
  */
+// JCache types in the signatures: the API is optional (requires static) by design, and whoever
+// calls this class has it; javac would have it required transitively.
+@SuppressWarnings("exports")
 public final class HourglassCachingProvider implements CachingProvider {
   private static final URI DEFAULT_URI = URI.create(HourglassCachingProvider.class.getName());
 

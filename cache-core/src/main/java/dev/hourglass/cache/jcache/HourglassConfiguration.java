@@ -32,10 +32,15 @@ import javax.cache.configuration.MutableConfiguration;
  * @param <K> the type of keys
  * @param <V> the type of values
  */
+// JCache types in the signatures: the API is optional (requires static) by design, and whoever
+// calls this class has it; javac would have it required transitively.
+@SuppressWarnings("exports")
 public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
   private static final long serialVersionUID = 1L;
 
+  /** The Hourglass spec string; empty for none. */
   private String spec = "";
+  /** The store-by-value copier's factory; null for the default. */
   private Factory<Copier> copierFactory;
 
   /** A configuration with JCache's defaults and an empty spec. */
@@ -142,6 +147,71 @@ public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
     return this;
   }
 
+  @Override
+  public HourglassConfiguration<K, V> addCacheEntryListenerConfiguration(
+      javax.cache.configuration.CacheEntryListenerConfiguration<K, V> listenerConfiguration) {
+    super.addCacheEntryListenerConfiguration(listenerConfiguration);
+    return this;
+  }
+
+  @Override
+  public HourglassConfiguration<K, V> removeCacheEntryListenerConfiguration(
+      javax.cache.configuration.CacheEntryListenerConfiguration<K, V> listenerConfiguration) {
+    super.removeCacheEntryListenerConfiguration(listenerConfiguration);
+    return this;
+  }
+
+  @Override
+  public HourglassConfiguration<K, V> setCacheLoaderFactory(
+      Factory<? extends javax.cache.integration.CacheLoader<K, V>> factory) {
+    super.setCacheLoaderFactory(factory);
+    return this;
+  }
+
+  @Override
+  public HourglassConfiguration<K, V> setCacheWriterFactory(
+      Factory<? extends javax.cache.integration.CacheWriter<? super K, ? super V>> factory) {
+    super.setCacheWriterFactory(factory);
+    return this;
+  }
+
+  @Override
+  public HourglassConfiguration<K, V> setExpiryPolicyFactory(
+      Factory<? extends javax.cache.expiry.ExpiryPolicy> factory) {
+    super.setExpiryPolicyFactory(factory);
+    return this;
+  }
+
+  @Override
+  public HourglassConfiguration<K, V> setReadThrough(boolean isReadThrough) {
+    super.setReadThrough(isReadThrough);
+    return this;
+  }
+
+  @Override
+  public HourglassConfiguration<K, V> setWriteThrough(boolean isWriteThrough) {
+    super.setWriteThrough(isWriteThrough);
+    return this;
+  }
+
+  @Override
+  public HourglassConfiguration<K, V> setStoreByValue(boolean isStoreByValue) {
+    super.setStoreByValue(isStoreByValue);
+    return this;
+  }
+
+  @Override
+  public HourglassConfiguration<K, V> setStatisticsEnabled(boolean enabled) {
+    super.setStatisticsEnabled(enabled);
+    return this;
+  }
+
+  @Override
+  public HourglassConfiguration<K, V> setManagementEnabled(boolean enabled) {
+    super.setManagementEnabled(enabled);
+    return this;
+  }
+
   /** Whether {@code configuration} carries Hourglass settings. */
   static boolean isHourglass(Configuration<?, ?> configuration) {
     return configuration instanceof HourglassConfiguration;
@@ -149,13 +219,23 @@ public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
 
   @Override
   public int hashCode() {
-    return 31 * (31 * super.hashCode() + spec.hashCode()) + Objects.hashCode(copierFactory);
+    // A plain configuration's hash when there is nothing more, to agree with equals.
+    return (spec.isEmpty() && (copierFactory == null)) ? super.hashCode()
+        : 31 * (31 * super.hashCode() + spec.hashCode()) + Objects.hashCode(copierFactory);
   }
 
+  /**
+   * Equal to another configuration with the same settings; to a plain {@link MutableConfiguration}
+   * with the same JCache settings when this one has no Hourglass settings of its own, as the plain
+   * one sees it (equality stays symmetric).
+   */
   @Override
   public boolean equals(Object o) {
-    if (!(o instanceof HourglassConfiguration) || !super.equals(o)) {
+    if (!super.equals(o)) {
       return false;
+    }
+    if (!(o instanceof HourglassConfiguration)) {
+      return spec.isEmpty() && (copierFactory == null);
     }
     HourglassConfiguration<?, ?> other = (HourglassConfiguration<?, ?>) o;
     return spec.equals(other.spec) && Objects.equals(copierFactory, other.copierFactory);

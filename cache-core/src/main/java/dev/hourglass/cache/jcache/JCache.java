@@ -1172,8 +1172,9 @@ final class JCache<K, V> implements Cache<K, V> {
   @Override
   public <C extends Configuration<K, V>> C getConfiguration(Class<C> clazz) {
     Objects.requireNonNull(clazz, "clazz");
-    if (clazz.isInstance(configuration)) {
-      return clazz.cast(configuration);
+    ConfigurationSnapshot<K, V> snapshot = new ConfigurationSnapshot<>(configuration);
+    if (clazz.isInstance(snapshot)) {
+      return clazz.cast(snapshot);
     }
     throw new IllegalArgumentException("the configuration is a " + configuration.getClass()
         .getName() + ", not a " + clazz.getName());
