@@ -743,6 +743,51 @@ final class OutsideInJCacheTest {
     assertThat(recorder.count("CREATED")).isZero();
   }
 
+  /**
+   * Defect: {@code replace} reports "not replaced" for a present key when the update duration
+   * is ZERO, although it replaced the value and wrote it through.
+   *
+   * <p>JSR-107 {@code Cache.replace(K, V)} is "equivalent to {@code if (cache.containsKey(key))
+   * { cache.put(key, value); return true; } else { return false; }} except that the action is
+   * performed atomically", and {@code replace(K, V, V)} likewise returns true when the key was
+   * mapped to the old value. With {@code getExpiryForUpdate()} returning ZERO the replacing
+   * value expires at once: the writer is called with it, the old entry is gone, an EXPIRED
+   * event is published, yet both replace methods return false, because they return
+   * {@code outcome.updated}, which {@code JCache.updated} leaves false when the new deadline is
+   * now. A caller told "false" believes nothing was written. Expected: true from both.
+   */
+  @Test
+  void replace_withAnUpdateDurationOfZero_reportsTheReplacement() {
+    ExpiryPolicy updateZero = new ExpiryPolicy() {
+      @Override
+      public Duration getExpiryForCreation() {
+        return Duration.ETERNAL;
+      }
+
+      @Override
+      public Duration getExpiryForAccess() {
+        return null;
+      }
+
+      @Override
+      public Duration getExpiryForUpdate() {
+        return Duration.ZERO;
+      }
+    };
+    RecordingWriter<String, String> writer = new RecordingWriter<>();
+    Cache<String, String> cache = manager.createCache("updateZero", writingTo(writer)
+        .setExpiryPolicyFactory(factoryOf(updateZero)));
+    cache.put("k", "v1");
+    boolean replaced = cache.replace("k", "v2");
+    assertThat(writer.calls).containsExactly("write k=v1", "write k=v2");
+    assertThat(cache.containsKey("k")).isFalse();
+    cache.put("j", "v1");
+    boolean replacedIfEqual = cache.replace("j", "v1", "v2");
+    assertThat(writer.store).containsEntry("j", "v2");
+    assertThat(replaced).as("replace(k, v2) of a present k, written through").isTrue();
+    assertThat(replacedIfEqual).as("replace(j, v1, v2) of j=v1, written through").isTrue();
+  }
+
   /** A policy that throws is logged (captured here, not printed) and taken as "no change". */
   @Test
   void expiryPolicyThatThrows_isLogged_andTakenAsNoChange() {
@@ -1786,6 +1831,46 @@ final class OutsideInJCacheTest {
     assertThat(cache.containsKey("b")).isFalse();
     assertThat(writer.calls).isEmpty();
     assertThat(recorder.events).isEmpty();
+  }
+
+  /**
+   * Defect: loadAll calls its CompletionListener twice, {@code onCompletion} and then
+   * {@code onException}, when {@code onCompletion} throws.
+   *
+   * <p>JSR-107 {@code CompletionListener}: {@code onCompletion} "notifies the application that
+   * the operation completed successfully", {@code onException} "that the operation failed": one
+   * or the other. {@code JCache.loadAll}'s task calls {@code listener.onCompletion()} inside the
+   * {@code try} whose {@code catch} calls {@code listener.onException(e)}, so a listener whose
+   * onCompletion throws is then told the load failed, with its own exception, after the load
+   * succeeded (the values are in the cache). Expected: exactly one callback, onCompletion (its
+   * exception logged, say).
+   */
+  @Test
+  void loadAll_callsItsCompletionListenerOnce() throws Exception {
+    Cache<String, String> cache = manager.createCache("completion",
+        new MutableConfiguration<String, String>().setCacheLoaderFactory(
+            factoryOf(loader(k -> "loaded " + k))));
+    List<String> callbacks = new CopyOnWriteArrayList<>();
+    CountDownLatch completed = new CountDownLatch(1);
+    try (CapturedLog log = new CapturedLog("dev.hourglass.cache.jcache")) {
+      cache.loadAll(Set.of("a"), true, new javax.cache.integration.CompletionListener() {
+        @Override
+        public void onCompletion() {
+          callbacks.add("onCompletion");
+          completed.countDown();
+          throw new IllegalStateException("the application's own bug");
+        }
+
+        @Override
+        public void onException(Exception e) {
+          callbacks.add("onException " + e);
+        }
+      });
+      await(completed);
+      eventually(2, () -> callbacks.size() > 1); // a second callback follows at once
+    }
+    assertThat(cache.get("a")).isEqualTo("loaded a");
+    assertThat(callbacks).containsExactly("onCompletion");
   }
 
   /** loadAll without replacing keeps existing values, loads the rest, and completes. */
