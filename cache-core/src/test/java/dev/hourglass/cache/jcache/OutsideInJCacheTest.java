@@ -558,6 +558,32 @@ final class OutsideInJCacheTest {
     assertThat(statistic(configured, "big", "CacheEvictions")).isZero();
   }
 
+  /**
+   * Defect (a judgement on the javadoc's words): a manager-wide default spec with a duration
+   * makes every cache that sets its own ExpiryPolicy impossible to create.
+   *
+   * <p>{@code JCacheManager}: "A cache made with a plain JCache configuration takes the Hourglass
+   * settings from the manager's properties: {@code hourglass.spec.<cache name>}, or else
+   * {@code hourglass.spec}"; {@code HourglassConfiguration}: "The spec's durations
+   * ({@code expireAfterWrite}, {@code expireAfterAccess}) stand for a JCache ExpiryPolicy when
+   * none is set". With {@code hourglass.spec=expireAfterWrite=10m} as the manager's default, a
+   * plain MutableConfiguration with its own CreatedExpiryPolicy is refused with
+   * IllegalArgumentException ("its expiration and the configuration's ExpiryPolicy exclude each
+   * other: set one"), although the application set only one, and the default spec is not
+   * the cache's own. Expected: the cache's own policy is set, so the default's duration does
+   * not apply to it (the cache is created with its CreatedExpiryPolicy).
+   */
+  @Test
+  void managerDefaultSpecDuration_yieldsToACachesOwnExpiryPolicy() {
+    Properties properties = new Properties();
+    properties.setProperty("hourglass.spec", "expireAfterWrite=10m");
+    CacheManager configured = newManager("-props", properties);
+    Cache<String, String> cache = configured.createCache("ownPolicy",
+        new MutableConfiguration<String, String>()
+            .setExpiryPolicyFactory(CreatedExpiryPolicy.factoryOf(Duration.ONE_MINUTE)));
+    assertThat(expiryOf(cache)).isInstanceOf(CreatedExpiryPolicy.class);
+  }
+
   /** A spec duration stands for the matching ExpiryPolicy, rounded up to whole milliseconds. */
   @Test
   void specDuration_standsForModifiedExpiry_roundedUpToMilliseconds() {
