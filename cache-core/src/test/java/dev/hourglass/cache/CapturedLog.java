@@ -12,12 +12,21 @@ import java.util.logging.Logger;
  * printing its stack trace into the CI log.
  */
 public final class CapturedLog implements AutoCloseable {
-  private final Logger logger = Logger.getLogger("dev.hourglass.cache.internal.StripedCache");
+  private final Logger logger;
   private final boolean parentHandlers;
   private final Handler handler;
   public final List<LogRecord> records = new CopyOnWriteArrayList<>();
 
   public CapturedLog() {
+    this("dev.hourglass.cache.internal.StripedCache");
+  }
+
+  /**
+   * Captures what {@code loggerName} and the loggers below it log (for example
+   * {@code dev.hourglass.cache.jcache} for the JCache provider's classes).
+   */
+  public CapturedLog(String loggerName) {
+    logger = Logger.getLogger(loggerName);
     handler = new Handler() {
       @Override
       public void publish(LogRecord record) {
