@@ -1,15 +1,19 @@
 package dev.hourglass.cache.jcache;
 
 import java.io.Closeable;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.locks.ReentrantLock;
 import javax.cache.Cache;
 import javax.cache.configuration.CacheEntryListenerConfiguration;
 import javax.cache.configuration.Factory;
 import javax.cache.event.CacheEntryCreatedListener;
+import javax.cache.event.CacheEntryEvent;
 import javax.cache.event.CacheEntryEventFilter;
 import javax.cache.event.CacheEntryExpiredListener;
 import javax.cache.event.CacheEntryListener;
@@ -21,20 +25,34 @@ import javax.cache.event.EventType;
 /**
  * Delivers a JCache's entry events to its registered listeners (JSR-107 chapter 8).
  *
- * <h2>Delivery</h2>
- * An operation publishes its events after its change is made and with no lock held. A
- * synchronous registration gets each event on the publishing thread, before the operation
- * returns; its listener's or filter's exception reaches the caller as a
- * {@link CacheEntryListenerException}, after the change. An asynchronous registration gets its
- * events on the executor, in the order they were published (one chain of tasks per
- * registration), and its exceptions are logged.
+ * <h2>Order</h2>
+ * A key's events reach each listener in the order its changes were made, synchronous or not.
+ * An operation makes its events while it still holds its key (inside the store's compute, see
+ * {@link Pending}), which fixes their order: each event is chained, per registration and per
+ * key, after the one before it. It is not delivered then, though: the chain waits at a gate that
+ * the operation opens once the change is in the store and the key is released. Opening the gate
+ * delivers a synchronous listener's event on the operation's own thread, unless an earlier event
+ * of the key is still being delivered, in which case the thread that finishes that one goes on
+ * with this one; either way the operation waits for its synchronous deliveries before it
+ * returns, and a listener's or filter's exception reaches its caller as a
+ * {@link CacheEntryListenerException}, after the change. An asynchronous registration's events
+ * run on the executor, one after the other per key; its exceptions are logged.
+ *
+ * <h2>Calls back in</h2>
+ * A listener may call the cache, even for the key of its event. Such a call does not wait for
+ * its own synchronous deliveries (they are chained behind the delivery that is running, on this
+ * very thread: waiting would wait for itself); they follow as soon as the listener returns.
  *
  * <h2>Concurrency</h2>
- * Registrations live in a copy-on-write list: publishing reads it without a lock. Each
- * asynchronous registration appends to its chain under its own lock, which orders the tasks.
+ * Registrations live in a copy-on-write list: making events reads it without a lock. Each
+ * registration keeps the tails of its per-key chains in a concurrent map, whose compute orders
+ * the appends of one key; a tail leaves the map when it completes and is still the tail. A
+ * closed registration delivers nothing more, queued events included.
  */
 final class EventDispatcher<K, V> {
   private static final System.Logger LOGGER = System.getLogger(EventDispatcher.class.getName());
+  /** How deep the current thread is in deliveries: a call from a listener does not wait. */
+  private static final ThreadLocal<int[]> DELIVERING = ThreadLocal.withInitial(() -> new int[1]);
 
   private final List<Registration<K, V>> registrations = new CopyOnWriteArrayList<>();
   private final Executor executor;
@@ -62,7 +80,7 @@ final class EventDispatcher<K, V> {
     return !registrations.isEmpty();
   }
 
-  /** Closes every registration's listener and filter. */
+  /** Closes every registration: nothing more is delivered, and the listeners are closed. */
   void close() {
     for (Registration<K, V> registration : registrations) {
       registration.close();
@@ -71,13 +89,11 @@ final class EventDispatcher<K, V> {
   }
 
   /**
-   * Delivers one event to every registration that listens for its type and whose filter takes
-   * it. For REMOVED and EXPIRED events {@code value} is the value removed.
-   *
-   * @throws CacheEntryListenerException if a synchronous listener or filter threw
+   * Makes one event for every registration that listens for its type, chained behind the key's
+   * earlier events; delivered when {@code pending} is released. Called while the key is held.
+   * For REMOVED and EXPIRED events {@code value} is the value removed.
    */
-  void publish(Cache<K, V> source, EventType type, K key, V value, V oldValue) {
-    CacheEntryListenerException failure = null;
+  void enqueue(Pending pending, Cache<K, V> source, EventType type, K key, V value, V oldValue) {
     for (Registration<K, V> registration : registrations) {
       if (!registration.listensFor(type)) {
         continue;
@@ -87,37 +103,89 @@ final class EventDispatcher<K, V> {
       boolean gone = (type == EventType.REMOVED) || (type == EventType.EXPIRED);
       JCacheEvent<K, V> event = new JCacheEvent<>(source, type, key,
           (gone && !hasOld) ? null : value, hasOld ? oldValue : null, hasOld);
+      CompletableFuture<Void> gate = new CompletableFuture<>();
+      CompletableFuture<Void> delivery = registration.chain(key, gate, event, executor);
+      pending.gates.add(gate);
       if (registration.synchronous) {
-        try {
-          registration.deliver(event);
-        } catch (RuntimeException e) {
-          CacheEntryListenerException wrapped = (e instanceof CacheEntryListenerException)
-              ? (CacheEntryListenerException) e : new CacheEntryListenerException(e);
-          if (failure == null) {
-            failure = wrapped;
-          } else {
-            failure.addSuppressed(wrapped);
-          }
-        }
-      } else {
-        registration.deliverLater(event, executor);
+        pending.synchronous.add(delivery);
       }
-    }
-    if (failure != null) {
-      throw failure;
     }
   }
 
-  /** One listener configuration: its listener, its filter and its order of async tasks. */
+  /** Makes and releases one event at once, waiting for nobody: an expiry the store made. */
+  void publishUnattended(Cache<K, V> source, EventType type, K key, V value, V oldValue) {
+    Pending pending = new Pending();
+    enqueue(pending, source, type, key, value, oldValue);
+    pending.open();
+  }
+
+  /**
+   * The events of one operation, made while it held its key and delivered once it has let go.
+   * Not thread-safe: used by the operation's thread only.
+   */
+  static final class Pending {
+    final List<CompletableFuture<Void>> gates = new ArrayList<>(2);
+    final List<CompletableFuture<Void>> synchronous = new ArrayList<>(2);
+
+    boolean isEmpty() {
+      return gates.isEmpty();
+    }
+
+    /** Opens the gates, in registration order; synchronous deliveries may run here. */
+    void open() {
+      for (CompletableFuture<Void> gate : gates) {
+        gate.complete(null);
+      }
+    }
+
+    /** The operation failed after making its events: they are dropped, and the chains go on. */
+    void abandon() {
+      for (CompletableFuture<Void> gate : gates) {
+        gate.cancel(false);
+      }
+    }
+
+    /**
+     * Opens the gates and waits for the synchronous deliveries (unless called from a listener).
+     *
+     * @throws CacheEntryListenerException if a synchronous listener or filter threw
+     */
+    void release() {
+      open();
+      if (DELIVERING.get()[0] > 0) {
+        return; // called by a listener: its events follow the delivery running on this thread
+      }
+      CacheEntryListenerException failure = null;
+      for (CompletableFuture<Void> delivery : synchronous) {
+        try {
+          delivery.join();
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+          Throwable cause = (e.getCause() == null) ? e : e.getCause();
+          CacheEntryListenerException wrapped = (cause instanceof CacheEntryListenerException)
+              ? (CacheEntryListenerException) cause : new CacheEntryListenerException(cause);
+          if (failure == null) {
+            failure = wrapped;
+          } else if (failure != wrapped) {
+            failure.addSuppressed(wrapped);
+          }
+        }
+      }
+      if (failure != null) {
+        throw failure;
+      }
+    }
+  }
+
+  /** One listener configuration: its listener, its filter and its per-key delivery chains. */
   private static final class Registration<K, V> {
     final CacheEntryListenerConfiguration<K, V> configuration;
     final CacheEntryListener<? super K, ? super V> listener;
     final CacheEntryEventFilter<? super K, ? super V> filter;
     final boolean synchronous;
     final boolean oldValueRequired;
-    /** Guards {@code tail}: orders this registration's asynchronous deliveries. */
-    private final ReentrantLock lock = new ReentrantLock();
-    private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+    /** The last delivery of each key with one under way; the map's compute orders appends. */
+    private final ConcurrentMap<K, CompletableFuture<Void>> tails = new ConcurrentHashMap<>();
+    private volatile boolean closed;
 
     Registration(CacheEntryListenerConfiguration<K, V> configuration) {
       this.configuration = configuration;
@@ -136,6 +204,9 @@ final class EventDispatcher<K, V> {
     }
 
     boolean listensFor(EventType type) {
+      if (closed) {
+        return false;
+      }
       switch (type) {
         case CREATED:
           return listener instanceof CacheEntryCreatedListener;
@@ -150,47 +221,71 @@ final class EventDispatcher<K, V> {
       }
     }
 
-    @SuppressWarnings("unchecked") // the listener takes events of this cache's types
-    void deliver(JCacheEvent<K, V> event) {
-      if ((filter != null) && !filter.evaluate(event)) {
-        return;
-      }
-      List<javax.cache.event.CacheEntryEvent<? extends K, ? extends V>> events = List.of(event);
-      switch (event.getEventType()) {
-        case CREATED:
-          ((CacheEntryCreatedListener<K, V>) listener).onCreated(events);
-          break;
-        case UPDATED:
-          ((CacheEntryUpdatedListener<K, V>) listener).onUpdated(events);
-          break;
-        case REMOVED:
-          ((CacheEntryRemovedListener<K, V>) listener).onRemoved(events);
-          break;
-        case EXPIRED:
-          ((CacheEntryExpiredListener<K, V>) listener).onExpired(events);
-          break;
-        default:
-          throw new AssertionError(event.getEventType());
+    /**
+     * Chains the delivery of {@code event} behind the key's last one (failed or not) and behind
+     * {@code gate}: synchronous ones run on the thread that completes the later of the two,
+     * asynchronous ones on the executor.
+     */
+    CompletableFuture<Void> chain(K key, CompletableFuture<Void> gate, JCacheEvent<K, V> event,
+        Executor executor) {
+      @SuppressWarnings("unchecked") // a holder for the delivery made inside the compute
+      CompletableFuture<Void>[] made = new CompletableFuture[1];
+      tails.compute(key, (k, tail) -> { // orders this key's appends against each other
+        CompletableFuture<Void> ready = (tail == null) ? gate
+            : tail.handle((ignored, failure) -> (Void) null).thenCombine(gate, (a, b) -> a);
+        made[0] = synchronous ? ready.thenRun(() -> deliver(event))
+            : ready.thenRunAsync(() -> deliverLogged(event), executor);
+        return made[0];
+      });
+      CompletableFuture<Void> delivery = made[0];
+      delivery.whenComplete((ignored, failure) -> tails.remove(key, delivery));
+      return delivery;
+    }
+
+    private void deliverLogged(JCacheEvent<K, V> event) {
+      try {
+        deliver(event);
+      } catch (RuntimeException e) {
+        LOGGER.log(System.Logger.Level.WARNING,
+            "asynchronous cache entry listener " + listener + " threw on " + event, e);
       }
     }
 
-    void deliverLater(JCacheEvent<K, V> event, Executor executor) {
-      lock.lock(); // orders this registration's tasks: each runs after the one before
+    @SuppressWarnings("unchecked") // the listener takes events of this cache's types
+    private void deliver(JCacheEvent<K, V> event) {
+      if (closed) {
+        return; // closed since the event was made: JSR-107, close
+      }
+      int[] depth = DELIVERING.get();
+      depth[0]++;
       try {
-        tail = tail.thenRunAsync(() -> {
-          try {
-            deliver(event);
-          } catch (RuntimeException e) {
-            LOGGER.log(System.Logger.Level.WARNING,
-                "asynchronous cache entry listener " + listener + " threw on " + event, e);
-          }
-        }, executor);
+        if ((filter != null) && !filter.evaluate(event)) {
+          return;
+        }
+        List<CacheEntryEvent<? extends K, ? extends V>> events = List.of(event);
+        switch (event.getEventType()) {
+          case CREATED:
+            ((CacheEntryCreatedListener<K, V>) listener).onCreated(events);
+            break;
+          case UPDATED:
+            ((CacheEntryUpdatedListener<K, V>) listener).onUpdated(events);
+            break;
+          case REMOVED:
+            ((CacheEntryRemovedListener<K, V>) listener).onRemoved(events);
+            break;
+          case EXPIRED:
+            ((CacheEntryExpiredListener<K, V>) listener).onExpired(events);
+            break;
+          default:
+            throw new AssertionError(event.getEventType());
+        }
       } finally {
-        lock.unlock();
+        depth[0]--;
       }
     }
 
     void close() {
+      closed = true; // before the listener closes: no delivery starts after this
       closeQuietly(listener);
       closeQuietly(filter);
     }

@@ -26,7 +26,8 @@ import javax.cache.configuration.MutableConfiguration;
  *
  * <p>The spec's durations ({@code expireAfterWrite}, {@code expireAfterAccess}) stand for a JCache
  * {@code ExpiryPolicy} when none is set: created-or-updated and touched expiry, respectively.
- * {@code refreshAfterWrite} is rejected: JCache has no refresh. Like its superclass, it is
+ * {@code refreshAfterWrite} is rejected, as JCache has no refresh, and so is
+ * {@code maximumWeight}, which needs a weigher that JCache cannot name. Like its superclass, it is
  * mutable and not thread-safe; a cache takes a copy when created.
  *
  * @param <K> the type of keys
@@ -69,8 +70,8 @@ public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
    * @param spec an Hourglass spec string, see {@link Hourglass#from(String)}
    * @return a new configuration
    * @throws NullPointerException if {@code spec} is null
-   * @throws IllegalArgumentException if {@code spec} is malformed or sets
-   *     {@code refreshAfterWrite}, quoting the setting at fault
+   * @throws IllegalArgumentException if {@code spec} is malformed, or sets
+   *     {@code refreshAfterWrite} or {@code maximumWeight}, quoting the setting at fault
    */
   public static <K, V> HourglassConfiguration<K, V> from(String spec) {
     return new HourglassConfiguration<K, V>().setSpec(spec);
@@ -91,15 +92,23 @@ public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
    * @param spec the spec; empty for none
    * @return this configuration
    * @throws NullPointerException if {@code spec} is null
-   * @throws IllegalArgumentException if {@code spec} is malformed or sets
-   *     {@code refreshAfterWrite}, quoting the setting at fault
+   * @throws IllegalArgumentException if {@code spec} is malformed, or sets
+   *     {@code refreshAfterWrite} (JCache has no refresh) or {@code maximumWeight} (it needs a
+   *     weigher), quoting the setting at fault
    */
   public HourglassConfiguration<K, V> setSpec(String spec) {
     Objects.requireNonNull(spec, "spec");
-    SpecString.apply(spec, Hourglass.newBuilder()); // validates, quoting the setting at fault
-    if (Hourglass.from(spec).toString().contains("refreshAfterWrite")) {
-      throw new IllegalArgumentException("spec '" + spec
-          + "': refreshAfterWrite has no meaning in JCache, which has no refresh");
+    java.util.Map<String, String> settings = SpecString.settings(spec); // validates it
+    for (String setting : settings.keySet()) {
+      if (setting.equals("refreshAfterWrite")) {
+        throw new IllegalArgumentException("spec '" + spec + "': setting 'refreshAfterWrite="
+            + settings.get(setting) + "': JCache has no refresh");
+      }
+      if (setting.equals("maximumWeight")) {
+        throw new IllegalArgumentException("spec '" + spec + "': setting 'maximumWeight="
+            + settings.get(setting) + "': needs a weigher, which JCache cannot name;"
+            + " bound the entry count with maximumSize");
+      }
     }
     this.spec = spec;
     return this;

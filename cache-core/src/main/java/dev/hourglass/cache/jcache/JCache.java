@@ -89,6 +89,9 @@ final class JCache<K, V> implements Cache<K, V> {
   private final EventDispatcher<K, V> dispatcher = new EventDispatcher<>(executor);
   private final JCacheStatistics statistics = new JCacheStatistics();
   private final JCacheMXBean mxBean = new JCacheMXBean(this);
+  /** Guards the configuration's listener set (a HashSet) against concurrent registrations. */
+  private final java.util.concurrent.locks.ReentrantLock listenersLock =
+      new java.util.concurrent.locks.ReentrantLock();
   private volatile boolean closed;
 
   /* ---------------- Construction ---------------- */
@@ -155,11 +158,21 @@ final class JCache<K, V> implements Cache<K, V> {
     if ((write == null) && (access == null)) {
       return configured;
     }
+    ExpiryPolicy standIn = standInPolicy(write, access, configuration);
+    if (configured.equals(standIn)) {
+      return configured; // the configuration of a cache made from this spec: the same policy
+    }
     if (!(configured instanceof EternalExpiryPolicy)) {
       throw new IllegalArgumentException("spec '" + ((HourglassConfiguration<?, ?>) configuration)
           .getSpec() + "': its expiration and the configuration's ExpiryPolicy (" + configured
           + ") exclude each other: set one");
     }
+    return standIn;
+  }
+
+  /** The policy the spec's duration stands for. */
+  private static ExpiryPolicy standInPolicy(String write, String access,
+      CompleteConfiguration<?, ?> configuration) {
     if ((write != null) && (access != null)) {
       throw new IllegalArgumentException("spec '" + ((HourglassConfiguration<?, ?>) configuration)
           .getSpec() + "': expireAfterWrite and expireAfterAccess together have no JCache"
@@ -185,9 +198,12 @@ final class JCache<K, V> implements Cache<K, V> {
 
   /** The store's removals: those it makes on its own are expirations and evictions. */
   private void onStoreRemoval(K key, Expirable<V> expirable, RemovalCause cause) {
-    if (cause == RemovalCause.EXPIRED) {
-      publish(EventType.EXPIRED, key, expirable.value, expirable.value);
-    } else if (cause == RemovalCause.SIZE) {
+    if ((cause == RemovalCause.EXPIRED) && expirable.claimExpired()) {
+      if (dispatcher.hasListeners()) {
+        dispatcher.publishUnattended(this, EventType.EXPIRED, copyOut(key),
+            copyOut(expirable.value), copyOut(expirable.value));
+      }
+    } else if ((cause == RemovalCause.SIZE) && expirable.claimEvicted()) {
       statistics.recordEvictions(1);
     }
   }
@@ -257,16 +273,44 @@ final class JCache<K, V> implements Cache<K, V> {
     }
   }
 
-  /** The live entry for {@code key}, expiring (and publishing) one found past its deadline. */
+  /**
+   * The live entry for {@code key}. One found past its deadline is removed in the key's compute,
+   * which orders its EXPIRED event with the key's others, and delivered before this returns.
+   */
   private Expirable<V> lookup(K key, long now) {
     Expirable<V> expirable = map.get(key);
     if ((expirable != null) && expirable.isExpired(now)) {
-      if (map.remove(key, expirable)) {
-        publish(EventType.EXPIRED, key, expirable.value, expirable.value);
-      }
+      Outcome<V> outcome = new Outcome<>();
+      compute(key, outcome, (k, current) -> {
+        if (current == expirable) {
+          outcome.expired = current;
+          enqueue(key, outcome);
+          return null;
+        }
+        return current;
+      });
+      outcome.pending.release();
       return null;
     }
     return expirable;
+  }
+
+  /**
+   * The entry {@code current} as it stands at {@code now}: null if it is past its deadline (it
+   * is then noted for the EXPIRED event) or the store let it go while user code ran.
+   */
+  private static <V> Expirable<V> live(Expirable<V> current, long now, Outcome<V> outcome) {
+    if (current == null) {
+      return null;
+    }
+    if (current.isGone()) {
+      return null; // expired (and published) or evicted by the store meanwhile
+    }
+    if (current.isExpired(now)) {
+      outcome.expired = current;
+      return null;
+    }
+    return current;
   }
 
   /* ---------------- Reads ---------------- */
@@ -331,21 +375,66 @@ final class JCache<K, V> implements Cache<K, V> {
     requireOpen();
     requireKey(key);
     Expirable<V> expirable = map.get(key);
-    return (expirable != null) && !expirable.isExpired(now());
+    return (expirable != null) && !expirable.isGone() && !expirable.isExpired(now());
   }
 
   /* ---------------- Writes ---------------- */
 
-  /** What a write did, carried out of the store's compute. */
+  /**
+   * What one key's operation did, carried out of the store's compute, with its events: made at
+   * the end of the compute, while the key is held, so that they keep the key's order
+   * ({@link EventDispatcher}), and released after it.
+   */
   private static final class Outcome<V> {
+    final EventDispatcher.Pending pending = new EventDispatcher.Pending();
     Expirable<V> expired;
     Expirable<V> old;
     Expirable<V> stored;
     boolean created;
     boolean updated;
+    /** The value was replaced, though the update's duration of zero expired it at once. */
+    boolean replaced;
     boolean removed;
     boolean hit;
     Object result;
+  }
+
+  /**
+   * Runs {@code function} in the store's compute of {@code key}; if the compute fails, the
+   * events it made are dropped.
+   */
+  private void compute(K key, Outcome<V> outcome,
+      java.util.function.BiFunction<? super K, ? super Expirable<V>, ? extends Expirable<V>>
+          function) {
+    try {
+      map.compute(key, function);
+    } catch (RuntimeException | Error e) {
+      outcome.pending.abandon();
+      throw e;
+    }
+  }
+
+  /** Makes the events of {@code outcome}; called last in the compute, the key still held. */
+  private void enqueue(K key, Outcome<V> outcome) {
+    boolean expiredHere = (outcome.expired != null) && outcome.expired.claimExpired();
+    if (!dispatcher.hasListeners()) {
+      return;
+    }
+    K eventKey = copyOut(key);
+    if (expiredHere) {
+      V gone = copyOut(outcome.expired.value);
+      dispatcher.enqueue(outcome.pending, this, EventType.EXPIRED, eventKey, gone, gone);
+    }
+    if (outcome.created) {
+      dispatcher.enqueue(outcome.pending, this, EventType.CREATED, eventKey,
+          copyOut(outcome.stored.value), null);
+    } else if (outcome.updated) {
+      dispatcher.enqueue(outcome.pending, this, EventType.UPDATED, eventKey,
+          copyOut(outcome.stored.value), copyOut(outcome.old.value));
+    } else if (outcome.removed) {
+      V gone = copyOut(outcome.old.value);
+      dispatcher.enqueue(outcome.pending, this, EventType.REMOVED, eventKey, gone, gone);
+    }
   }
 
   @Override
@@ -355,10 +444,10 @@ final class JCache<K, V> implements Cache<K, V> {
     requireValue(value);
     long start = statistics.isEnabled() ? now() : 0L;
     Outcome<V> outcome = write(key, value, WriteMode.ALWAYS, true);
-    finish(key, outcome);
     if (statistics.isEnabled()) {
       statistics.recordPutTime(now() - start);
     }
+    finish(outcome);
   }
 
   @Override
@@ -370,12 +459,12 @@ final class JCache<K, V> implements Cache<K, V> {
     Outcome<V> outcome = write(key, value, WriteMode.ALWAYS, true);
     statistics.recordHits(outcome.old != null ? 1 : 0);
     statistics.recordMisses(outcome.old != null ? 0 : 1);
-    finish(key, outcome);
     if (statistics.isEnabled()) {
       long elapsed = now() - start;
       statistics.recordPutTime(elapsed);
       statistics.recordGetTime(elapsed);
     }
+    finish(outcome);
     return (outcome.old == null) ? null : copyOut(outcome.old.value);
   }
 
@@ -391,10 +480,10 @@ final class JCache<K, V> implements Cache<K, V> {
     } else {
       statistics.recordHits(1);
     }
-    finish(key, outcome);
     if (statistics.isEnabled()) {
       statistics.recordPutTime(now() - start);
     }
+    finish(outcome);
     return outcome.created;
   }
 
@@ -410,11 +499,11 @@ final class JCache<K, V> implements Cache<K, V> {
     } else {
       statistics.recordHits(1);
     }
-    finish(key, outcome);
     if (statistics.isEnabled()) {
       statistics.recordPutTime(now() - start);
     }
-    return outcome.updated;
+    finish(outcome);
+    return outcome.replaced;
   }
 
   @Override
@@ -429,12 +518,12 @@ final class JCache<K, V> implements Cache<K, V> {
     } else {
       statistics.recordHits(1);
     }
-    finish(key, outcome);
     if (statistics.isEnabled()) {
       long elapsed = now() - start;
       statistics.recordPutTime(elapsed);
       statistics.recordGetTime(elapsed);
     }
+    finish(outcome);
     return (outcome.old == null) ? null : copyOut(outcome.old.value);
   }
 
@@ -448,65 +537,70 @@ final class JCache<K, V> implements Cache<K, V> {
     Outcome<V> outcome = new Outcome<>();
     K storedKey = copyIn(key);
     V storedValue = copyIn(newValue);
-    map.compute(storedKey, (k, current) -> {
+    compute(storedKey, outcome, (k, found) -> {
       long now = now();
-      current = expireIfDue(current, now, outcome);
-      if (current == null) {
-        return null;
-      }
-      outcome.hit = true;
-      if (!Objects.equals(current.value, oldValue)) {
-        Long deadline = accessDeadline(now);
-        if (deadline != null) {
-          current.setExpiresAtNanos(deadline);
+      Expirable<V> current = live(found, now, outcome);
+      if (current != null) {
+        outcome.hit = true;
+        if (!Objects.equals(current.value, oldValue)) {
+          Long deadline = accessDeadline(now);
+          if (deadline != null) {
+            current.setExpiresAtNanos(deadline);
+          }
+        } else {
+          writeThrough(key, newValue);
+          long after = now();
+          Expirable<V> still = live(current, after, outcome);
+          current = (still == null) ? created(storedValue, after, outcome)
+              : updated(still, storedValue, after, outcome);
+          outcome.replaced = true;
         }
-        return current;
       }
-      writeThrough(key, newValue);
-      return updated(current, storedValue, now, outcome);
+      enqueue(key, outcome);
+      return current;
     });
     statistics.recordHits(outcome.hit ? 1 : 0);
     statistics.recordMisses(outcome.hit ? 0 : 1);
-    finish(key, outcome);
     if (statistics.isEnabled()) {
       statistics.recordPutTime(now() - start);
     }
-    return outcome.updated;
+    finish(outcome);
+    return outcome.replaced;
   }
 
   private enum WriteMode { ALWAYS, IF_ABSENT, IF_PRESENT }
 
-  /** One key's write, atomic in the store's compute; events are left to {@link #finish}. */
+  /**
+   * One key's write, atomic in the store's compute: the writer first, then the entry as it
+   * stands once the writer has returned (expired or evicted meanwhile: a create), with the time
+   * it returned; events are made before the compute ends and released by {@link #finish}.
+   */
   private Outcome<V> write(K key, V value, WriteMode mode, boolean writeThrough) {
     Outcome<V> outcome = new Outcome<>();
     K storedKey = copyIn(key);
     V storedValue = copyIn(value);
-    map.compute(storedKey, (k, current) -> {
-      long now = now();
-      current = expireIfDue(current, now, outcome);
+    compute(storedKey, outcome, (k, found) -> {
+      Expirable<V> current = live(found, now(), outcome);
       if ((current == null) ? (mode == WriteMode.IF_PRESENT) : (mode == WriteMode.IF_ABSENT)) {
         outcome.old = current;
+        enqueue(key, outcome);
         return current;
       }
       if (writeThrough) {
         writeThrough(key, value);
       }
-      if (current == null) {
-        return created(storedValue, now, outcome);
+      long after = now();
+      Expirable<V> still = live(current, after, outcome);
+      Expirable<V> next = (still == null) ? created(storedValue, after, outcome)
+          : updated(still, storedValue, after, outcome);
+      if (mode == WriteMode.IF_PRESENT) {
+        outcome.replaced = true;
+        outcome.old = (outcome.old == null) ? current : outcome.old;
       }
-      return updated(current, storedValue, now, outcome);
+      enqueue(key, outcome);
+      return next;
     });
     return outcome;
-  }
-
-  /** Drops {@code current} if past its deadline, noting it for the EXPIRED event. */
-  private static <V> Expirable<V> expireIfDue(Expirable<V> current, long now,
-      Outcome<V> outcome) {
-    if ((current != null) && current.isExpired(now)) {
-      outcome.expired = current;
-      return null;
-    }
-    return current;
   }
 
   private Expirable<V> created(V storedValue, long now, Outcome<V> outcome) {
@@ -532,40 +626,15 @@ final class JCache<K, V> implements Cache<K, V> {
     return outcome.stored;
   }
 
-  /** Publishes and counts what a write did. */
-  private void finish(K key, Outcome<V> outcome) {
-    RuntimeException failure = null;
-    try {
-      if (outcome.expired != null) {
-        publish(EventType.EXPIRED, key, outcome.expired.value, outcome.expired.value);
-      }
-    } catch (RuntimeException e) {
-      failure = e;
-    }
+  /** Counts what a write did, then delivers its events (waiting for synchronous listeners). */
+  private void finish(Outcome<V> outcome) {
     if (outcome.created || outcome.updated) {
       statistics.recordPuts(1);
     }
     if (outcome.removed) {
       statistics.recordRemovals(1);
     }
-    try {
-      if (outcome.created) {
-        publish(EventType.CREATED, key, outcome.stored.value, null);
-      } else if (outcome.updated) {
-        publish(EventType.UPDATED, key, outcome.stored.value, outcome.old.value);
-      } else if (outcome.removed) {
-        publish(EventType.REMOVED, key, outcome.old.value, outcome.old.value);
-      }
-    } catch (RuntimeException e) {
-      if (failure == null) {
-        failure = e;
-      } else {
-        failure.addSuppressed(e);
-      }
-    }
-    if (failure != null) {
-      throw failure;
-    }
+    outcome.pending.release();
   }
 
   @Override
@@ -574,10 +643,10 @@ final class JCache<K, V> implements Cache<K, V> {
     requireKey(key);
     long start = statistics.isEnabled() ? now() : 0L;
     Outcome<V> outcome = removeOne(key);
-    finish(key, outcome);
     if (statistics.isEnabled()) {
       statistics.recordRemoveTime(now() - start);
     }
+    finish(outcome);
     return outcome.removed;
   }
 
@@ -588,31 +657,35 @@ final class JCache<K, V> implements Cache<K, V> {
     requireValue(oldValue);
     long start = statistics.isEnabled() ? now() : 0L;
     Outcome<V> outcome = new Outcome<>();
-    map.compute(copyIn(key), (k, current) -> {
+    compute(copyIn(key), outcome, (k, found) -> {
       long now = now();
-      current = expireIfDue(current, now, outcome);
-      if (current == null) {
-        return null;
-      }
-      outcome.hit = true;
-      if (!Objects.equals(current.value, oldValue)) {
-        Long deadline = accessDeadline(now);
-        if (deadline != null) {
-          current.setExpiresAtNanos(deadline);
+      Expirable<V> current = live(found, now, outcome);
+      if (current != null) {
+        outcome.hit = true;
+        if (!Objects.equals(current.value, oldValue)) {
+          Long deadline = accessDeadline(now);
+          if (deadline != null) {
+            current.setExpiresAtNanos(deadline);
+          }
+        } else {
+          deleteThrough(key);
+          Expirable<V> still = live(current, now(), outcome);
+          if (still != null) {
+            outcome.old = still;
+            outcome.removed = true;
+          }
+          current = null;
         }
-        return current;
       }
-      deleteThrough(key);
-      outcome.old = current;
-      outcome.removed = true;
-      return null;
+      enqueue(key, outcome);
+      return current;
     });
     statistics.recordHits(outcome.hit ? 1 : 0);
     statistics.recordMisses(outcome.hit ? 0 : 1);
-    finish(key, outcome);
     if (statistics.isEnabled()) {
       statistics.recordRemoveTime(now() - start);
     }
+    finish(outcome);
     return outcome.removed;
   }
 
@@ -624,25 +697,27 @@ final class JCache<K, V> implements Cache<K, V> {
     Outcome<V> outcome = removeOne(key);
     statistics.recordHits(outcome.removed ? 1 : 0);
     statistics.recordMisses(outcome.removed ? 0 : 1);
-    finish(key, outcome);
     if (statistics.isEnabled()) {
       long elapsed = now() - start;
       statistics.recordRemoveTime(elapsed);
       statistics.recordGetTime(elapsed);
     }
+    finish(outcome);
     return outcome.removed ? copyOut(outcome.old.value) : null;
   }
 
   /** Removes the key, calling the writer whether or not it is present (it may be elsewhere). */
   private Outcome<V> removeOne(K key) {
     Outcome<V> outcome = new Outcome<>();
-    map.compute(copyIn(key), (k, current) -> {
-      current = expireIfDue(current, now(), outcome);
+    compute(copyIn(key), outcome, (k, found) -> {
+      Expirable<V> current = live(found, now(), outcome);
       deleteThrough(key);
-      if (current != null) {
-        outcome.old = current;
+      Expirable<V> still = live(current, now(), outcome);
+      if (still != null) {
+        outcome.old = still;
         outcome.removed = true;
       }
+      enqueue(key, outcome);
       return null;
     });
     return outcome;
@@ -650,6 +725,15 @@ final class JCache<K, V> implements Cache<K, V> {
 
   /* ---------------- Bulk operations ---------------- */
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>With write-through, the writer's {@code writeAll} is called once, before the cache
+   * changes, and only what it wrote is stored. As JSR-107 allows for bulk operations, this is
+   * atomic per key for the cache's own change, not together with the writer: a single-key write
+   * of one of the keys that runs at the same time may reach the writer and the cache in
+   * different orders.
+   */
   @Override
   public void putAll(Map<? extends K, ? extends V> entries) {
     requireOpen();
@@ -659,8 +743,14 @@ final class JCache<K, V> implements Cache<K, V> {
       requireValue(entry.getValue());
     }
     long start = statistics.isEnabled() ? now() : 0L;
+    // Copied before the writer sees anything: a value the copier refuses fails the whole call.
+    Map<K, V> toStore = new LinkedHashMap<>();
+    for (Map.Entry<? extends K, ? extends V> entry : entries.entrySet()) {
+      copyIn(entry.getKey());
+      copyIn(entry.getValue());
+      toStore.put(entry.getKey(), entry.getValue());
+    }
     CacheWriterException failure = null;
-    Map<K, V> toStore = new LinkedHashMap<>(entries);
     if (writer != null && !entries.isEmpty()) {
       Collection<Cache.Entry<? extends K, ? extends V>> batch = new ArrayList<>();
       for (Map.Entry<? extends K, ? extends V> entry : entries.entrySet()) {
@@ -678,7 +768,7 @@ final class JCache<K, V> implements Cache<K, V> {
     RuntimeException listenerFailure = null;
     for (Map.Entry<K, V> entry : toStore.entrySet()) {
       try {
-        finish(entry.getKey(), write(entry.getKey(), entry.getValue(), WriteMode.ALWAYS, false));
+        finish(write(entry.getKey(), entry.getValue(), WriteMode.ALWAYS, false));
       } catch (RuntimeException e) {
         listenerFailure = (listenerFailure == null) ? e : listenerFailure;
       }
@@ -694,6 +784,12 @@ final class JCache<K, V> implements Cache<K, V> {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>With write-through, the writer's {@code deleteAll} is called once, before the cache
+   * changes, and only what it deleted is removed; atomic per key as {@link #putAll} says.
+   */
   @Override
   public void removeAll(Set<? extends K> keys) {
     requireOpen();
@@ -723,16 +819,17 @@ final class JCache<K, V> implements Cache<K, V> {
     RuntimeException listenerFailure = null;
     for (K key : toRemove) {
       Outcome<V> outcome = new Outcome<>();
-      map.computeIfPresent(key, (k, current) -> {
-        current = expireIfDue(current, now(), outcome);
+      compute(key, outcome, (k, found) -> {
+        Expirable<V> current = live(found, now(), outcome);
         if (current != null) {
           outcome.old = current;
           outcome.removed = true;
         }
+        enqueue(key, outcome);
         return null;
       });
       try {
-        finish(key, outcome);
+        finish(outcome);
       } catch (RuntimeException e) {
         listenerFailure = (listenerFailure == null) ? e : listenerFailure;
       }
@@ -759,38 +856,41 @@ final class JCache<K, V> implements Cache<K, V> {
   /** Read-through of one key: loads it in the key's compute, so a concurrent load shares it. */
   private V loadOne(K key) {
     Outcome<V> outcome = new Outcome<>();
-    map.compute(copyIn(key), (k, current) -> {
-      long now = now();
-      current = expireIfDue(current, now, outcome);
+    compute(copyIn(key), outcome, (k, found) -> {
+      Expirable<V> current = live(found, now(), outcome);
       if (current != null) {
         outcome.result = current.value; // another caller loaded or wrote it meanwhile
+        enqueue(key, outcome);
         return current;
       }
       V loaded = load(key);
-      if (loaded == null) {
-        return null;
+      Expirable<V> next = null;
+      if (loaded != null) {
+        outcome.result = loaded;
+        next = created(copyIn(loaded), now(), outcome);
       }
-      outcome.result = loaded;
-      return created(copyIn(loaded), now, outcome);
+      enqueue(key, outcome);
+      return next;
     });
-    finish(key, outcome);
+    finish(outcome);
     @SuppressWarnings("unchecked") // a value of this cache, or null
     V value = (V) outcome.result;
     return (value == null) ? null : copyOut(value);
   }
 
   private V load(K key) {
+    V value;
     try {
-      V value = loader.load(key);
-      if (value != null) {
-        requireValueType(value);
-      }
-      return value;
+      value = loader.load(key);
     } catch (CacheLoaderException e) {
       throw e;
     } catch (RuntimeException e) {
       throw new CacheLoaderException("loader " + loader + " failed on key " + key, e);
     }
+    if (value != null) {
+      requireValueType(value);
+    }
+    return value;
   }
 
   /** Loads {@code keys} with one loadAll and stores the values; returns them, copied out. */
@@ -807,6 +907,11 @@ final class JCache<K, V> implements Cache<K, V> {
     if (loaded == null) {
       return result;
     }
+    for (Map.Entry<K, V> entry : loaded.entrySet()) {
+      if ((entry.getKey() != null) && (entry.getValue() != null) && keys.contains(entry.getKey())) {
+        requireValueType(entry.getValue()); // as a single load checks it, before storing any
+      }
+    }
     RuntimeException listenerFailure = null;
     for (Map.Entry<K, V> entry : loaded.entrySet()) {
       K key = entry.getKey();
@@ -818,7 +923,7 @@ final class JCache<K, V> implements Cache<K, V> {
           replaceExisting ? WriteMode.ALWAYS : WriteMode.IF_ABSENT, false);
       result.put(key, copyOut(value));
       try {
-        finish(key, outcome);
+        finish(outcome);
       } catch (RuntimeException e) {
         listenerFailure = (listenerFailure == null) ? e : listenerFailure;
       }
@@ -853,10 +958,11 @@ final class JCache<K, V> implements Cache<K, V> {
           if (!toLoad.isEmpty()) {
             loadMany(toLoad, replaceExistingValues);
           }
-          listener.onCompletion();
         } catch (Exception e) {
           listener.onException(e);
+          return;
         }
+        listener.onCompletion(); // outside the try: its own exception is not a load's failure
       });
     } catch (RuntimeException e) {
       listener.onException(e); // a rejecting executor: the load never ran
@@ -912,9 +1018,8 @@ final class JCache<K, V> implements Cache<K, V> {
     Outcome<V> outcome = new Outcome<>();
     ProcessorEntry<K, V> entry = new ProcessorEntry<>(this, key);
     try {
-      map.compute(copyIn(key), (k, current) -> {
-        long now = now();
-        current = expireIfDue(current, now, outcome);
+      compute(copyIn(key), outcome, (k, found) -> {
+        Expirable<V> current = live(found, now(), outcome);
         entry.start(current);
         T result;
         try {
@@ -925,7 +1030,9 @@ final class JCache<K, V> implements Cache<K, V> {
           throw new EntryProcessorException(e);
         }
         outcome.result = result;
-        return entry.commit(current, now, outcome);
+        Expirable<V> next = entry.commit(current, outcome);
+        enqueue(key, outcome);
+        return next;
       });
     } catch (CacheWriterException e) {
       throw new EntryProcessorException(e);
@@ -935,7 +1042,7 @@ final class JCache<K, V> implements Cache<K, V> {
     // JSR-107 counts the lookup of the key itself, whatever the processor does with it.
     statistics.recordHits(entry.existedBefore ? 1 : 0);
     statistics.recordMisses(entry.existedBefore ? 0 : 1);
-    finish(key, outcome);
+    finish(outcome);
     @SuppressWarnings("unchecked") // what the processor returned
     T result = (T) outcome.result;
     return result;
@@ -972,7 +1079,8 @@ final class JCache<K, V> implements Cache<K, V> {
    * The entry an entry processor works on: its reads and changes are applied to the store only
    * when the processor returns ({@link #commit}), as one write of the key (JSR-107 section 9.3).
    */
-  private static final class ProcessorEntry<K, V> implements javax.cache.processor.MutableEntry<K, V> {
+  private static final class ProcessorEntry<K, V>
+      implements javax.cache.processor.MutableEntry<K, V> {
     private enum Change { NONE, LOADED, SET, REMOVED }
 
     private final JCache<K, V> cache;
@@ -1052,31 +1160,45 @@ final class JCache<K, V> implements Cache<K, V> {
       change = Change.SET;
     }
 
-    /** Applies the processor's net change to the store; returns the key's new Expirable. */
-    Expirable<V> commit(Expirable<V> current, long now, Outcome<V> outcome) {
+    /**
+     * Applies the processor's net change to the store, with the entry as it stands once the
+     * processor has returned; returns the key's new Expirable.
+     */
+    Expirable<V> commit(Expirable<V> current, Outcome<V> outcome) {
       active = false;
       switch (change) {
-        case NONE:
-          if ((current != null) && read) {
-            Long deadline = cache.accessDeadline(now);
+        case NONE: {
+          Expirable<V> still = live(current, cache.now(), outcome);
+          if ((still != null) && read) {
+            Long deadline = cache.accessDeadline(cache.now());
             if (deadline != null) {
-              current.setExpiresAtNanos(deadline);
+              still.setExpiresAtNanos(deadline);
             }
           }
-          return current;
-        case LOADED:
-          return cache.created(cache.copyIn(value), now, outcome);
-        case SET:
+          return still;
+        }
+        case LOADED: {
+          long now = cache.now();
+          Expirable<V> still = live(current, now, outcome);
+          return (still != null) ? still : cache.created(cache.copyIn(value), now, outcome);
+        }
+        case SET: {
+          V stored = cache.copyIn(value); // before the writer: a value it cannot copy fails here
           cache.writeThrough(key, value);
-          return (current == null) ? cache.created(cache.copyIn(value), now, outcome)
-              : cache.updated(current, cache.copyIn(value), now, outcome);
-        case REMOVED:
+          long now = cache.now();
+          Expirable<V> still = live(current, now, outcome);
+          return (still == null) ? cache.created(stored, now, outcome)
+              : cache.updated(still, stored, now, outcome);
+        }
+        case REMOVED: {
           cache.deleteThrough(key);
-          if (current != null) {
-            outcome.old = current;
+          Expirable<V> still = live(current, cache.now(), outcome);
+          if (still != null) {
+            outcome.old = still;
             outcome.removed = true;
           }
           return null;
+        }
         default:
           throw new AssertionError(change);
       }
@@ -1144,20 +1266,25 @@ final class JCache<K, V> implements Cache<K, V> {
 
   /* ---------------- Listeners, configuration, life cycle ---------------- */
 
-  private void publish(EventType type, K key, V value, V oldValue) {
-    if (dispatcher.hasListeners()) {
-      dispatcher.publish(this, type, copyOut(key), copyOut(value),
-          (oldValue == null) ? null : copyOut(oldValue));
-    }
-  }
-
   @Override
   public void registerCacheEntryListener(
       CacheEntryListenerConfiguration<K, V> listenerConfiguration) {
     requireOpen();
     Objects.requireNonNull(listenerConfiguration, "listenerConfiguration");
-    configuration.addCacheEntryListenerConfiguration(listenerConfiguration); // IAE if present
-    dispatcher.register(listenerConfiguration);
+    listenersLock.lock(); // the configuration's set of listeners is a plain HashSet
+    try {
+      for (CacheEntryListenerConfiguration<K, V> registered
+          : configuration.getCacheEntryListenerConfigurations()) {
+        if (registered.equals(listenerConfiguration)) {
+          throw new IllegalArgumentException("a cache entry listener configuration equal to "
+              + listenerConfiguration + " is already registered");
+        }
+      }
+      dispatcher.register(listenerConfiguration); // first: a factory that throws leaves no trace
+      configuration.addCacheEntryListenerConfiguration(listenerConfiguration);
+    } finally {
+      listenersLock.unlock();
+    }
   }
 
   @Override
@@ -1165,14 +1292,25 @@ final class JCache<K, V> implements Cache<K, V> {
       CacheEntryListenerConfiguration<K, V> listenerConfiguration) {
     requireOpen();
     Objects.requireNonNull(listenerConfiguration, "listenerConfiguration");
-    configuration.removeCacheEntryListenerConfiguration(listenerConfiguration);
-    dispatcher.deregister(listenerConfiguration);
+    listenersLock.lock(); // the configuration's set of listeners is a plain HashSet
+    try {
+      configuration.removeCacheEntryListenerConfiguration(listenerConfiguration);
+      dispatcher.deregister(listenerConfiguration);
+    } finally {
+      listenersLock.unlock();
+    }
   }
 
   @Override
   public <C extends Configuration<K, V>> C getConfiguration(Class<C> clazz) {
     Objects.requireNonNull(clazz, "clazz");
-    ConfigurationSnapshot<K, V> snapshot = new ConfigurationSnapshot<>(configuration);
+    ConfigurationSnapshot<K, V> snapshot;
+    listenersLock.lock(); // a copy of the listeners' set, not while it changes
+    try {
+      snapshot = new ConfigurationSnapshot<>(configuration);
+    } finally {
+      listenersLock.unlock();
+    }
     if (clazz.isInstance(snapshot)) {
       return clazz.cast(snapshot);
     }
@@ -1221,6 +1359,7 @@ final class JCache<K, V> implements Cache<K, V> {
     EventDispatcher.closeQuietly(loader);
     EventDispatcher.closeQuietly(writer);
     EventDispatcher.closeQuietly(expiry);
+    EventDispatcher.closeQuietly(copier);
     dispatcher.close();
   }
 

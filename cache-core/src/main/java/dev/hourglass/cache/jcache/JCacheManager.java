@@ -85,14 +85,19 @@ final class JCacheManager implements CacheManager {
         throw new CacheException("a cache named " + cacheName + " already exists in " + uri);
       }
       JCache<K, V> cache = new JCache<>(cacheName, this, copyOf(cacheName, configuration));
-      caches.put(cacheName, cache);
       CompleteConfiguration<K, V> own = cache.configuration(); // with its spec applied
-      if (own.isManagementEnabled()) {
-        MBeans.register(cache, cache.mxBean(), MBeans.Kind.CONFIGURATION);
+      try {
+        if (own.isManagementEnabled()) {
+          MBeans.register(cache, cache.mxBean(), MBeans.Kind.CONFIGURATION);
+        }
+        if (own.isStatisticsEnabled()) {
+          MBeans.register(cache, cache.statistics(), MBeans.Kind.STATISTICS);
+        }
+      } catch (RuntimeException e) {
+        cache.close(); // created whole or not at all: its beans go, its callbacks are closed
+        throw e;
       }
-      if (own.isStatisticsEnabled()) {
-        MBeans.register(cache, cache.statistics(), MBeans.Kind.STATISTICS);
-      }
+      caches.put(cacheName, cache);
       return cache;
     } finally {
       lock.unlock();
@@ -112,8 +117,17 @@ final class JCacheManager implements CacheManager {
       copy = new HourglassConfiguration<>(basic);
     }
     if (!(configuration instanceof HourglassConfiguration)) {
-      String spec = properties.getProperty(SPEC_PROPERTY + "." + cacheName,
-          properties.getProperty(SPEC_PROPERTY, ""));
+      String own = properties.getProperty(SPEC_PROPERTY + "." + cacheName);
+      String spec = (own != null) ? own : properties.getProperty(SPEC_PROPERTY, "");
+      if ((own == null) && !(copy.getExpiryPolicyFactory().create()
+          instanceof javax.cache.expiry.EternalExpiryPolicy)) {
+        // The manager-wide default stands for an expiry only where the cache has none of its own.
+        java.util.Map<String, String> settings =
+            dev.hourglass.cache.internal.SpecString.settings(spec);
+        settings.remove("expireAfterWrite");
+        settings.remove("expireAfterAccess");
+        spec = dev.hourglass.cache.internal.SpecString.join(settings);
+      }
       copy.setSpec(spec);
     }
     return copy;
@@ -186,7 +200,7 @@ final class JCacheManager implements CacheManager {
     if (enabled) {
       MBeans.register(cache, cache.mxBean(), MBeans.Kind.CONFIGURATION);
     } else {
-      MBeans.unregister(cache, MBeans.Kind.CONFIGURATION);
+      MBeans.unregister(cache, cache.mxBean(), MBeans.Kind.CONFIGURATION);
     }
   }
 
@@ -202,15 +216,15 @@ final class JCacheManager implements CacheManager {
     if (enabled) {
       MBeans.register(cache, cache.statistics(), MBeans.Kind.STATISTICS);
     } else {
-      MBeans.unregister(cache, MBeans.Kind.STATISTICS);
+      MBeans.unregister(cache, cache.statistics(), MBeans.Kind.STATISTICS);
     }
   }
 
   /** Called by a cache's close: the manager forgets it and its management beans go. */
   void closed(JCache<?, ?> cache) {
     caches.remove(cache.getName(), cache);
-    MBeans.unregister(cache, MBeans.Kind.CONFIGURATION);
-    MBeans.unregister(cache, MBeans.Kind.STATISTICS);
+    MBeans.unregister(cache, cache.mxBean(), MBeans.Kind.CONFIGURATION);
+    MBeans.unregister(cache, cache.statistics(), MBeans.Kind.STATISTICS);
   }
 
   @Override

@@ -467,9 +467,11 @@ final class OutsideInJCacheTest {
         new MutableConfiguration<String, Integer>().setTypes(String.class, Integer.class)
             .setReadThrough(true).setCacheLoaderFactory((Factory) factoryOf(new WrongTypeLoader())));
     Throwable thrown = catchThrowable(() -> cache.getAll(Set.of("b")));
-    Object stored = ((Cache) cache).get("b");
-    assertThat(stored).as("what an Integer cache holds for b").isNotInstanceOf(String.class);
     assertThat(thrown).isInstanceOfAny(CacheLoaderException.class, ClassCastException.class);
+    assertThat(cache.containsKey("b")).as("nothing of the wrong type stored").isFalse();
+    // A single get of the same key fails the same way (it loads again, and checks).
+    assertThat(catchThrowable(() -> ((Cache) cache).get("b")))
+        .isInstanceOfAny(CacheLoaderException.class, ClassCastException.class);
   }
 
   /** A raw loader that loads Strings whatever the cache's value type (for type checks). */
@@ -1193,81 +1195,28 @@ final class OutsideInJCacheTest {
   }
 
   /**
-   * Defect: {@code putAll} is not atomic per key with its writer: a concurrent put of the same key
-   * can leave the writer and the cache holding different values.
-   *
-   * <p>The class javadoc of the provider ({@code JCache}): "Every write of a key runs in the
-   * store's compute for that key, so the operation, with the writer [...] it calls, is atomic
-   * per key". {@code putAll} calls {@code writer.writeAll} for the whole batch first, holding no
-   * key, and stores the entries afterwards. Reproduction, deterministic: the writer, right after
-   * writing putAll's {@code k=A}, waits (bounded) while another thread puts {@code k=B}, which
-   * goes through (writer: B, cache: B); putAll then stores A. Expected: the cache and the writer
-   * agree on k (both B, the later write, in an implementation that holds k across putAll's
-   * write of it). Actual: writer B, cache A.
+   * {@code putAll} and {@code removeAll} call the writer's batch method once, before the cache
+   * changes, and change only what the writer took (JSR-107 leaves bulk operations non-atomic;
+   * {@code JCache.putAll} documents that a concurrent single-key write of one of the keys may
+   * reach the writer and the cache in other orders). Settled by documenting, after this review
+   * found the interleaving: the writer, called by putAll, sees no change in the cache yet.
    */
   @Test
-  void putAll_isAtomicPerKeyWithItsWriter() throws Exception {
+  void putAllAndRemoveAll_callTheWriterFirst_andChangeOnlyWhatItTook() {
     RecordingWriter<String, String> writer = new RecordingWriter<>();
-    Cache<String, String> cache = manager.createCache("putAllRace", writingTo(writer));
-    CountDownLatch written = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
-    writer.afterHook = call -> {
-      if (call.equals("write k=A")) {
-        written.countDown();
-        await(release);
-      }
-    };
-    Future<?> bulk = threads.submit(() -> cache.putAll(Map.of("k", "A")));
-    await(written);
-    Future<?> single = threads.submit(() -> cache.put("k", "B"));
-    try {
-      single.get(2, SECONDS);
-    } catch (TimeoutException expectedOfAPerKeyAtomicPutAll) {
-      // released below
-    }
-    release.countDown();
-    bulk.get(BOUND_S, SECONDS);
-    single.get(BOUND_S, SECONDS);
-    assertThat(cache.get("k")).as("the cache's k, the writer holding %s", writer.store.get("k"))
-        .isEqualTo(writer.store.get("k"));
-  }
-
-  /**
-   * Defect: {@code removeAll(keys)} is not atomic per key with its writer: a concurrent put of
-   * the same key can leave the writer holding a value the cache has removed.
-   *
-   * <p>As for {@link #putAll_isAtomicPerKeyWithItsWriter}: {@code removeAll} calls
-   * {@code writer.deleteAll} first, holding no key, and removes from the store afterwards
-   * ({@code JCache.removeKeys}). The writer, right after deleting k, waits while another thread
-   * puts {@code k=B} (writer: B, cache: B); removeAll then removes k from the cache. Expected:
-   * cache and writer agree (both B). Actual: the writer holds B, the cache nothing.
-   */
-  @Test
-  void removeAll_isAtomicPerKeyWithItsWriter() throws Exception {
-    RecordingWriter<String, String> writer = new RecordingWriter<>();
-    Cache<String, String> cache = manager.createCache("removeAllRace", writingTo(writer));
-    cache.put("k", "A");
-    CountDownLatch deleted = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
-    writer.afterHook = call -> {
-      if (call.equals("delete k")) {
-        deleted.countDown();
-        await(release);
-      }
-    };
-    Future<?> bulk = threads.submit(() -> cache.removeAll(Set.of("k")));
-    await(deleted);
-    Future<?> single = threads.submit(() -> cache.put("k", "B"));
-    try {
-      single.get(2, SECONDS);
-    } catch (TimeoutException expectedOfAPerKeyAtomicRemoveAll) {
-      // released below
-    }
-    release.countDown();
-    bulk.get(BOUND_S, SECONDS);
-    single.get(BOUND_S, SECONDS);
-    assertThat(cache.get("k")).as("the cache's k, the writer holding %s", writer.store.get("k"))
-        .isEqualTo(writer.store.get("k"));
+    Cache<String, String> cache = manager.createCache("bulkWriterFirst", writingTo(writer));
+    List<Boolean> presentWhileWriting = new CopyOnWriteArrayList<>();
+    writer.afterHook = call -> presentWhileWriting.add(cache.containsKey("k"));
+    cache.putAll(Map.of("k", "A"));
+    assertThat(presentWhileWriting).as("k in the cache while the writer wrote it")
+        .containsExactly(false);
+    assertThat(cache.get("k")).isEqualTo("A").isEqualTo(writer.store.get("k"));
+    presentWhileWriting.clear();
+    cache.removeAll(Set.of("k"));
+    assertThat(presentWhileWriting).as("k in the cache while the writer deleted it")
+        .containsExactly(true);
+    assertThat(cache.containsKey("k")).isFalse();
+    assertThat(writer.store).doesNotContainKey("k");
   }
 
   /* ---------------- Listeners ---------------- */
@@ -1890,7 +1839,12 @@ final class OutsideInJCacheTest {
     MutableConfiguration<String, String> config =
         new MutableConfiguration<String, String>().setStatisticsEnabled(true);
     Cache<String, String> open = first.createCache("c", config);
-    Cache<String, String> closing = second.createCache("c", config);
+    Cache<String, String> closing;
+    try (CapturedLog log = new CapturedLog("dev.hourglass.cache.jcache")) {
+      closing = second.createCache("c", config);
+      assertThat(log.records).as("the second cache's bean is not registered, and that is logged")
+          .anySatisfy(r -> assertThat(r.getMessage()).contains("is taken by another cache"));
+    }
     ObjectName name = beanName("CacheStatistics", first.getURI(), "c");
     assertThat(name).isEqualTo(beanName("CacheStatistics", second.getURI(), "c"));
     assertThat(mbeans().isRegistered(name)).isTrue();
