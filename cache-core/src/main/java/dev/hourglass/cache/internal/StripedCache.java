@@ -462,12 +462,20 @@ class StripedCache<K, V> implements Cache<K, V> {
     long now = 0;
     try {
       for (;;) {
+        // 1. User code first, on the entry as it is now; re-validated under the lock. The entry
+        // is looked up before the clock is read, so that the reading is no older than anything
+        // the write saw: a write that finds another's value reads a time no earlier than that
+        // write's (else it could date itself before a tick that write came after).
+        Node<K, V> seen = null;
+        boolean storesWithExpiry = (value != null) && op.stores()
+            && expiration.asksExpiryOnWrite(ttlNanos);
+        if ((op == Op.REPLACE) || (op == Op.REFRESH) || storesWithExpiry) {
+          seen = stripe.find(key, hash);
+        }
         now = (!timeless && (readsTicker || expiration.timed())) ? ticker.read() : 0;
         if (flight != null) {
           flight.installedAtNanos = now;
         }
-        // 1. User code first, on the entry as it is now; re-validated under the lock.
-        Node<K, V> seen = null;
         boolean seenLive = false;
         boolean validate = false; // whether the change must find the entry as seen here
         long deadline = Node.NEVER;
@@ -482,7 +490,6 @@ class StripedCache<K, V> implements Cache<K, V> {
         }
         if ((op == Op.REPLACE) || (op == Op.REFRESH)) {
           validate = true;
-          seen = stripe.find(key, hash);
           long seenDeadline = Expiration.liveDeadline(seen, expected, now);
           if (seenDeadline == Expiration.NOT_LIVE) {
             if ((seen != null) && seen.has(Node.MOVED)) {
@@ -502,9 +509,8 @@ class StripedCache<K, V> implements Cache<K, V> {
           }
         } else if ((value != null) && op.stores()) {
           long seenDeadline = Expiration.NOT_LIVE;
-          if (expiration.asksExpiryOnWrite(ttlNanos)) {
+          if (storesWithExpiry) {
             validate = true;
-            seen = stripe.find(key, hash);
             seenDeadline = Expiration.liveDeadline(seen, null, now);
           }
           seenLive = (seenDeadline != Expiration.NOT_LIVE);
