@@ -51,22 +51,29 @@ import javax.cache.processor.EntryProcessorResult;
  *
  * <h2>Design</h2>
  * The store maps each key (a copy, for store-by-value) to an {@link Expirable}: the value (a
- * copy) and its JCache deadline. Every write of a key runs in the store's {@code compute} for
+ * copy) and its JCache deadline. Every single-key write runs in the store's {@code compute} for
  * that key, so the operation, with the writer, loader or entry processor it calls, is atomic
  * per key, and, as everywhere in Hourglass, runs with no lock held: a slow writer stalls its key,
- * not the others. The operation's outcome is carried out of the compute, and its events are
- * published and counted after it, with nothing held.
+ * not the others. The bulk writes ({@code putAll}, {@code removeAll}) call the writer's batch
+ * method once, before any key, then change each key in its compute: JSR-107 does not make bulk
+ * operations atomic, and a single-key write of one of their keys may interleave with them.
+ * The operation's outcome is carried out of the compute; its events are made at the end of the
+ * compute, which fixes their order among the key's events, and delivered after it
+ * ({@link EventDispatcher}).
  *
  * <h2>Expiry</h2>
  * Each operation asks the {@code ExpiryPolicy} as JSR-107 says (creation, update, access) and
  * stores the deadline in the Expirable; the store's {@link Expiry} reads it back when the
  * Expirable is written, so the store's deadline is exactly JCache's. An access that moves the
  * deadline sets it on the Expirable and writes the same Expirable again ({@code replace(k, e, e)}),
- * which re-reads it. A creation duration of zero stores nothing. Reads check the deadline
- * themselves too: an entry found past it is removed by the reader, which publishes EXPIRED. An
- * entry the store expires on its own is published from the store's removal listener, which runs
- * on the thread that removes it. A policy that throws is logged and taken as "no change" (eternal
- * for a creation).
+ * which re-reads it. A creation duration of zero stores nothing. Operations check the deadline
+ * themselves too, before and again after the user code they run (the writer may be slow): an
+ * entry found past it is removed by the operation, in the key's compute. An entry the store
+ * expires on its own is published from the store's removal listener, which runs on the thread
+ * that removes it. Whichever of the two first marks the Expirable expired publishes EXPIRED:
+ * once per entry. An entry the store evicts (a spec's {@code maximumSize}) is counted, and an
+ * operation that finds it gone after its user code ran creates the key anew. A policy that
+ * throws is logged and taken as "no change" (eternal for a creation).
  *
  * @param <K> the type of keys
  * @param <V> the type of values
