@@ -15,6 +15,10 @@ package dev.hourglass.cache;
  * @param totalLoadTimeNanos time spent loading, successful or not, in nanoseconds
  * @param evictionCount entries removed by the cache itself, for size or expiration
  * @param evictionWeight total weight of the entries evicted
+ * @param putCount values stored by writes (put, putAll, replace, compute, merge, and the same
+ *     through {@code asMap()}), not counting loads: a write that stores nothing (a
+ *     {@code putIfAbsent} that finds a value, a {@code replace} that finds none, a compute that
+ *     keeps or removes the value) does not count
  */
 public record CacheStats(
     long hitCount,
@@ -23,9 +27,10 @@ public record CacheStats(
     long loadFailureCount,
     long totalLoadTimeNanos,
     long evictionCount,
-    long evictionWeight) {
+    long evictionWeight,
+    long putCount) {
 
-  private static final CacheStats EMPTY = new CacheStats(0, 0, 0, 0, 0, 0, 0);
+  private static final CacheStats EMPTY = new CacheStats(0, 0, 0, 0, 0, 0, 0, 0);
 
   /**
    * Validates the counts.
@@ -37,6 +42,7 @@ public record CacheStats(
    * @param totalLoadTimeNanos time spent loading, in nanoseconds
    * @param evictionCount entries removed by the cache itself, for size or expiration
    * @param evictionWeight total weight of the entries evicted
+   * @param putCount values stored by writes, not counting loads
    * @throws IllegalArgumentException if any count is negative, naming it and its value
    */
   public CacheStats {
@@ -47,6 +53,25 @@ public record CacheStats(
     requireNonNegative("totalLoadTimeNanos", totalLoadTimeNanos);
     requireNonNegative("evictionCount", evictionCount);
     requireNonNegative("evictionWeight", evictionWeight);
+    requireNonNegative("putCount", putCount);
+  }
+
+  /**
+   * Counts with no writes counted, as before the put count existed.
+   *
+   * @param hitCount lookups that found a present, unexpired value
+   * @param missCount lookups that found no value
+   * @param loadSuccessCount loads that produced a value
+   * @param loadFailureCount loads that threw or produced {@code null}
+   * @param totalLoadTimeNanos time spent loading, in nanoseconds
+   * @param evictionCount entries removed by the cache itself, for size or expiration
+   * @param evictionWeight total weight of the entries evicted
+   * @throws IllegalArgumentException if any count is negative, naming it and its value
+   */
+  public CacheStats(long hitCount, long missCount, long loadSuccessCount, long loadFailureCount,
+      long totalLoadTimeNanos, long evictionCount, long evictionWeight) {
+    this(hitCount, missCount, loadSuccessCount, loadFailureCount, totalLoadTimeNanos,
+        evictionCount, evictionWeight, 0);
   }
 
   /**
@@ -132,7 +157,8 @@ public record CacheStats(
         Math.max(0, loadFailureCount - other.loadFailureCount),
         Math.max(0, totalLoadTimeNanos - other.totalLoadTimeNanos),
         Math.max(0, evictionCount - other.evictionCount),
-        Math.max(0, evictionWeight - other.evictionWeight));
+        Math.max(0, evictionWeight - other.evictionWeight),
+        Math.max(0, putCount - other.putCount));
   }
 
   /**
@@ -151,7 +177,8 @@ public record CacheStats(
         saturatedAdd(loadFailureCount, other.loadFailureCount),
         saturatedAdd(totalLoadTimeNanos, other.totalLoadTimeNanos),
         saturatedAdd(evictionCount, other.evictionCount),
-        saturatedAdd(evictionWeight, other.evictionWeight));
+        saturatedAdd(evictionWeight, other.evictionWeight),
+        saturatedAdd(putCount, other.putCount));
   }
 
   private static long saturatedAdd(long a, long b) {

@@ -19,6 +19,7 @@ final class StatsCounter {
   private final LongAdder loadTimeNanos = new LongAdder();
   private final LongAdder evictions = new LongAdder();
   private final LongAdder evictionWeight = new LongAdder();
+  private final LongAdder puts = new LongAdder();
 
   void recordHits(int count) {
     hits.add(count);
@@ -43,11 +44,16 @@ final class StatsCounter {
     evictionWeight.add(weight);
   }
 
+  /** One value stored by a write (not a load). */
+  void recordPut() {
+    puts.increment();
+  }
+
   /** A snapshot; a sum past {@code Long.MAX_VALUE} (say, of huge weights) saturates there. */
   CacheStats snapshot() {
     return new CacheStats(saturated(hits), saturated(misses), saturated(loadSuccesses),
         saturated(loadFailures), saturated(loadTimeNanos), saturated(evictions),
-        saturated(evictionWeight));
+        saturated(evictionWeight), saturated(puts));
   }
 
   /** The sum of non-negative additions: negative only if it overflowed. */

@@ -593,6 +593,7 @@ class StripedCache<K, V> implements Cache<K, V> {
         V previous = live ? node.value : null;
         store(stripe, node, key, hash, value, weight, deadline, ttlNanos >= 0, pending, now,
             live ? RemovalCause.REPLACED : RemovalCause.EXPIRED, removals);
+        recordPut();
         return previous;
       }
       case REPLACE: {
@@ -600,6 +601,7 @@ class StripedCache<K, V> implements Cache<K, V> {
         if (live && ((expected == null) || (current == expected))) {
           store(stripe, node, key, hash, value, weight, deadline, false, pending, now,
               RemovalCause.REPLACED, removals);
+          recordPut();
           return current;
         }
         return null;
@@ -678,6 +680,9 @@ class StripedCache<K, V> implements Cache<K, V> {
         if (value != null) {
           store(stripe, present, key, hash, value, weight, deadline, false, pending, now,
               RemovalCause.REPLACED, removals);
+          if (!flight.isLoad && (value != flight.base)) {
+            recordPut(); // a compute or merge that stored a new value; a load counts as a load
+          }
         } else if (present != null) {
           stripe.remove(present, RemovalCause.EXPLICIT, removals);
         }
@@ -685,6 +690,13 @@ class StripedCache<K, V> implements Cache<K, V> {
       }
       default:
         throw new AssertionError(op);
+    }
+  }
+
+  /** Counts one value stored by a write, when statistics are kept. */
+  private void recordPut() {
+    if (stats != null) {
+      stats.recordPut(); // a striped adder: no shared CAS, even under the stripe lock
     }
   }
 

@@ -38,6 +38,8 @@ import java.util.concurrent.TimeUnit;
  *       <td>{@link CacheStats#hitCount()}</td></tr>
  *   <tr><td>{@code cache.gets}</td><td>function counter</td><td>{@code result=miss}</td>
  *       <td>{@link CacheStats#missCount()}</td></tr>
+ *   <tr><td>{@code cache.puts}</td><td>function counter</td><td></td>
+ *       <td>{@link CacheStats#putCount()}</td></tr>
  *   <tr><td>{@code cache.load}</td><td>function counter</td><td>{@code result=success}</td>
  *       <td>{@link CacheStats#loadSuccessCount()}</td></tr>
  *   <tr><td>{@code cache.load}</td><td>function counter</td><td>{@code result=failure}</td>
@@ -52,13 +54,11 @@ import java.util.concurrent.TimeUnit;
  *
  * <h2>Design</h2>
  * <ol>
- *   <li><b>No {@code cache.puts}.</b> Hourglass counts loads, not writes: an explicit
- *       {@code put} is counted nowhere. Micrometer's binders for Guava and Caffeine, which have
- *       the same gap, publish the load count as {@code cache.puts}; that meter would read zero for
- *       a cache filled by {@code put} and count failed loads as entries added. A missing meter is
- *       visible; a wrong one is not. So this binder reports the put count as unsupported (-1, which
- *       {@link CacheMeterBinder} answers by not registering the meter), and the entries a cache
- *       added by loading are {@code cache.load{result=success}}.
+ *   <li><b>{@code cache.puts} is the put count.</b> Hourglass counts the values writes store
+ *       ({@link CacheStats#putCount()}), apart from loads. Micrometer's binders for Guava and
+ *       Caffeine, whose caches count no writes, publish the load count as {@code cache.puts},
+ *       which reads zero for a cache filled by {@code put}; here the two are apart:
+ *       {@code cache.puts} for writes, {@code cache.load{result=success}} for loads.
  *   <li><b>Without {@link CacheBuilder#recordStats()}</b> every statistic is zero, and a zero
  *       meter would claim "no traffic". Only {@code cache.size} is published then, which is true
  *       either way; nothing is logged, since binding every cache of an application by name, with
@@ -253,14 +253,15 @@ public final class HourglassCacheMetrics extends CacheMeterBinder<Cache<?, ?>> {
   }
 
   /**
-   * Returns -1: Hourglass does not count puts, so {@code cache.puts} is not published (see the
-   * class note).
+   * Returns the values writes stored ({@link CacheStats#putCount()}), or -1 (no meter) when the
+   * cache keeps no statistics.
    *
-   * @return -1, always
+   * @return the put count, or -1
    */
   @Override
   protected long putCount() {
-    return NOT_COUNTED;
+    CacheStats stats = recordingStats ? statsOrNull() : null;
+    return (stats == null) ? NOT_COUNTED : stats.putCount();
   }
 
   /* ---------------- The meters Hourglass adds ---------------- */

@@ -178,19 +178,32 @@ final class HourglassCacheMetricsTest {
   /* ---------------- Which meters, with which tags ---------------- */
 
   @Test
-  void monitor_publishesTheStandardMeters_taggedWithNameAndUserTags_andNoPuts() {
+  void monitor_publishesTheStandardMeters_taggedWithNameAndUserTags() {
     HourglassCacheMetrics.monitor(registry, builder().recordStats().build(), "users",
         "tier", "web", "region", "eu");
 
     assertThat(registry.getMeters()).extracting(HourglassCacheMetricsTest::describe)
         .containsExactlyInAnyOrder(
-            "cache.size", "cache.gets result=hit", "cache.gets result=miss",
+            "cache.size", "cache.gets result=hit", "cache.gets result=miss", "cache.puts",
             "cache.load result=success", "cache.load result=failure", "cache.load.duration",
             "cache.evictions", "cache.eviction.weight");
     assertThat(registry.getMeters()).allSatisfy(meter -> assertThat(meter.getId().getTags())
         .contains(Tag.of("cache", "users"), Tag.of("tier", "web"), Tag.of("region", "eu")));
-    assertThat(registry.find("cache.puts").meters())
-        .as("Hourglass does not count puts; no meter rather than a wrong one").isEmpty();
+  }
+
+  @Test
+  void cachePuts_countsTheValuesWritesStored_andNotLoads() {
+    Cache<String, String> cache = HourglassCacheMetrics.monitor(registry,
+        builder().recordStats().<String, String>build(), "users");
+    cache.put("a", "1");
+    cache.put("a", "2");
+    cache.asMap().putIfAbsent("a", "3"); // finds a value: stores nothing
+    cache.putAll(java.util.Map.of("b", "1", "c", "1"));
+    cache.get("loaded", key -> "x"); // a load
+    assertThat(registry.get("cache.puts").tag("cache", "users").functionCounter().count())
+        .isEqualTo(4.0);
+    assertThat(registry.get("cache.load").tag("result", "success").functionCounter().count())
+        .isEqualTo(1.0);
   }
 
   @Test
@@ -198,7 +211,7 @@ final class HourglassCacheMetricsTest {
     HourglassCacheMetrics.monitor(registry, builder().recordStats().build(), "users",
         Tags.of("tier", "web"));
 
-    assertThat(registry.getMeters()).hasSize(8).allSatisfy(meter ->
+    assertThat(registry.getMeters()).hasSize(9).allSatisfy(meter ->
         assertThat(meter.getId().getTags()).containsExactlyInAnyOrderElementsOf(
             withResultTag(meter, List.of(Tag.of("cache", "users"), Tag.of("tier", "web")))));
   }
