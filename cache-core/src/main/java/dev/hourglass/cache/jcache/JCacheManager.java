@@ -1,10 +1,12 @@
 package dev.hourglass.cache.jcache;
 
+import dev.hourglass.cache.internal.SpecString;
 import java.lang.ref.WeakReference;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -122,11 +124,10 @@ final class JCacheManager implements CacheManager {
       if ((own == null) && !(copy.getExpiryPolicyFactory().create()
           instanceof javax.cache.expiry.EternalExpiryPolicy)) {
         // The manager-wide default stands for an expiry only where the cache has none of its own.
-        java.util.Map<String, String> settings =
-            dev.hourglass.cache.internal.SpecString.settings(spec);
+        Map<String, String> settings = SpecString.settings(spec);
         settings.remove("expireAfterWrite");
         settings.remove("expireAfterAccess");
-        spec = dev.hourglass.cache.internal.SpecString.join(settings);
+        spec = SpecString.join(settings);
       }
       copy.setSpec(spec);
     }

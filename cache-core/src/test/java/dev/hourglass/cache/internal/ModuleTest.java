@@ -152,7 +152,8 @@ final class ModuleTest {
         "dev.hourglass.cache.Hourglass -> dev.hourglass.cache.internal.SpecString",
         "dev.hourglass.cache.jcache.HourglassConfiguration"
             + " -> dev.hourglass.cache.internal.SpecString",
-        "dev.hourglass.cache.jcache.JCache -> dev.hourglass.cache.internal.SpecString");
+        "dev.hourglass.cache.jcache.JCache -> dev.hourglass.cache.internal.SpecString",
+        "dev.hourglass.cache.jcache.JCacheManager -> dev.hourglass.cache.internal.SpecString");
     assertThat(imports).as("the binder is among the sources read")
         .containsKey("dev.hourglass.cache.micrometer.HourglassCacheMetrics");
     assertThat(imports).as("the JCache provider is among the sources read")
