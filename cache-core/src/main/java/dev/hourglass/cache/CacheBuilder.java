@@ -52,7 +52,9 @@ public final class CacheBuilder<K, V> {
   CacheBuilder() {}
 
   /**
-   * Sets how many entries the cache is sized for at first, to avoid early table growth.
+   * Sets how many entries the cache is sized for at first, to avoid early table growth. A hint:
+   * the tables are sized up front for at most 2<sup>24</sup> entries (about 16.8 million), and
+   * grow past that as entries come, so a huge hint costs no memory before it is used.
    *
    * @param initialCapacity expected number of entries, zero or more
    * @return this builder

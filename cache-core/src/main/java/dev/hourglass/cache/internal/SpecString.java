@@ -254,6 +254,12 @@ public final class SpecString {
         throw wrapped;
       }
     }
+    for (int i = 0; i < value.length(); i++) {
+      if (Character.isWhitespace(value.charAt(i)) || Character.isSpaceChar(value.charAt(i))) {
+        throw bad(spec, setting, "'" + value + "' has a blank inside: write the number and its"
+            + " unit together (5m)");
+      }
+    }
     int unitAt = value.length();
     while ((unitAt > 0) && Character.isLetter(value.charAt(unitAt - 1))) {
       unitAt--;

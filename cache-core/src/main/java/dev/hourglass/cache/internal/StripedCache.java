@@ -57,6 +57,8 @@ class StripedCache<K, V> implements Cache<K, V> {
   /** Period of the scheduled clean-up. */
   static final Duration CLEANUP_PERIOD = Duration.ofSeconds(1);
   static final int READ_BUFFER_SIZE = 64;
+  /** The most entries {@code initialCapacity} sizes the tables for up front. */
+  static final long MAX_PRESIZED = 1L << 24;
   /**
    * Most stripes a cache has, whatever its concurrency level: each costs about a kilobyte even
    * when empty (lock, read buffer, padded counters, a small table), and far more stripes than
@@ -157,7 +159,10 @@ class StripedCache<K, V> implements Cache<K, V> {
     }
     this.stripes = (Stripe<K, V>[]) new Stripe<?, ?>[stripeCount];
     this.stripeMask = stripeCount - 1;
-    long perStripe = (spec.initialCapacity() / stripeCount) + 1;
+    // In long: a capacity near Integer.MAX_VALUE must not wrap. The hint pre-sizes at most
+    // MAX_PRESIZED entries in all: past that, a huge hint would allocate before any entry exists
+    // (2^31 slots, for one), and the tables grow as entries come.
+    long perStripe = (Math.min((long) spec.initialCapacity(), MAX_PRESIZED) / stripeCount) + 1;
     int tableLength = 4;
     while ((tableLength < (1 << 30)) && (tableLength - (tableLength >>> 2) < perStripe)) {
       tableLength <<= 1;

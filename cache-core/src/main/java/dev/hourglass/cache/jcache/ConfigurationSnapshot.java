@@ -24,6 +24,14 @@ final class ConfigurationSnapshot<K, V> extends HourglassConfiguration<K, V> {
     frozen = true;
   }
 
+  /** The listener configurations, unmodifiable (the superclass hands out its own set). */
+  @Override
+  public Iterable<CacheEntryListenerConfiguration<K, V>> getCacheEntryListenerConfigurations() {
+    java.util.List<CacheEntryListenerConfiguration<K, V>> copy = new java.util.ArrayList<>();
+    super.getCacheEntryListenerConfigurations().forEach(copy::add);
+    return java.util.Collections.unmodifiableList(copy);
+  }
+
   private void refuse() {
     if (frozen) {
       throw new UnsupportedOperationException("a cache's configuration cannot be changed through"

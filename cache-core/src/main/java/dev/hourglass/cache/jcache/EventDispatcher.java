@@ -94,17 +94,19 @@ final class EventDispatcher<K, V> {
    * For REMOVED and EXPIRED events {@code value} is the value removed.
    */
   void enqueue(Pending pending, Cache<K, V> source, EventType type, K key, V value, V oldValue) {
+    enqueue(pending, type, key, hasOld -> event(source, type, key, value, oldValue, hasOld));
+  }
+
+  private void enqueue(Pending pending, EventType type, Object chainKey,
+      java.util.function.Function<Boolean, JCacheEvent<K, V>> event) {
     for (Registration<K, V> registration : registrations) {
       if (!registration.listensFor(type)) {
         continue;
       }
       boolean hasOld = (type != EventType.CREATED) && registration.oldValueRequired;
-      // A removal's or expiry's value is the old one: shown only where old values are asked for.
-      boolean gone = (type == EventType.REMOVED) || (type == EventType.EXPIRED);
-      JCacheEvent<K, V> event = new JCacheEvent<>(source, type, key,
-          (gone && !hasOld) ? null : value, hasOld ? oldValue : null, hasOld);
       CompletableFuture<Void> gate = new CompletableFuture<>();
-      CompletableFuture<Void> delivery = registration.chain(key, gate, event, executor);
+      CompletableFuture<Void> delivery = registration.chain(chainKey, gate,
+          () -> event.apply(hasOld), executor);
       pending.gates.add(gate);
       if (registration.synchronous) {
         pending.synchronous.add(delivery);
@@ -112,11 +114,33 @@ final class EventDispatcher<K, V> {
     }
   }
 
-  /** Makes and releases one event at once, waiting for nobody: an expiry the store made. */
-  void publishUnattended(Cache<K, V> source, EventType type, K key, V value, V oldValue) {
+  private static <K, V> JCacheEvent<K, V> event(Cache<K, V> source, EventType type, K key,
+      V value, V oldValue, boolean hasOld) {
+    // A removal's or expiry's value is the old one: shown only where old values are asked for.
+    boolean gone = (type == EventType.REMOVED) || (type == EventType.EXPIRED);
+    return new JCacheEvent<>(source, type, key, (gone && !hasOld) ? null : value,
+        hasOld ? oldValue : null, hasOld);
+  }
+
+  /**
+   * Makes and releases one event at once, waiting for nobody: an expiry the store made, after
+   * it let the key go. The event takes its place in the key's order first, and copies its key
+   * and value ({@code copy}: user code, which may be slow) only when it is delivered, so that no
+   * write of the key that follows can have its event delivered first. A synchronous listener's
+   * failure has no caller to reach, so it is logged.
+   */
+  void publishUnattended(Cache<K, V> source, EventType type, K key, V value,
+      java.util.function.UnaryOperator<Object> copy) {
     Pending pending = new Pending();
-    enqueue(pending, source, type, key, value, oldValue);
+    enqueue(pending, type, key, hasOld -> {
+      @SuppressWarnings("unchecked") // copies of this cache's key and value
+      K keyCopy = (K) copy.apply(key);
+      @SuppressWarnings("unchecked")
+      V valueCopy = (V) copy.apply(value);
+      return event(source, type, keyCopy, valueCopy, valueCopy, hasOld);
+    });
     pending.open();
+    pending.logFailures();
   }
 
   /**
@@ -145,14 +169,31 @@ final class EventDispatcher<K, V> {
       }
     }
 
+    /** Logs the failures of synchronous deliveries nobody waits for, when they complete. */
+    void logFailures() {
+      for (CompletableFuture<Void> delivery : synchronous) {
+        delivery.whenComplete((ignored, failure) -> {
+          if ((failure != null) && !(failure instanceof java.util.concurrent.CancellationException)
+              && !(failure.getCause() instanceof java.util.concurrent.CancellationException)) {
+            LOGGER.log(System.Logger.Level.WARNING, "synchronous cache entry listener threw on"
+                + " an event with no caller to report it to", (failure.getCause() == null)
+                    ? failure : failure.getCause());
+          }
+        });
+      }
+    }
+
     /**
-     * Opens the gates and waits for the synchronous deliveries (unless called from a listener).
+     * Opens the gates and waits for the synchronous deliveries, unless called from a synchronous
+     * listener, whose own delivery may be the one they wait behind; their failures are then
+     * logged.
      *
      * @throws CacheEntryListenerException if a synchronous listener or filter threw
      */
     void release() {
       open();
       if (DELIVERING.get()[0] > 0) {
+        logFailures(); // no caller waits: a failure is logged, not lost
         return; // called by a listener: its events follow the delivery running on this thread
       }
       CacheEntryListenerException failure = null;
@@ -184,7 +225,8 @@ final class EventDispatcher<K, V> {
     final boolean synchronous;
     final boolean oldValueRequired;
     /** The last delivery of each key with one under way; the map's compute orders appends. */
-    private final ConcurrentMap<K, CompletableFuture<Void>> tails = new ConcurrentHashMap<>();
+    private final ConcurrentMap<Object, CompletableFuture<Void>> tails =
+        new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     Registration(CacheEntryListenerConfiguration<K, V> configuration) {
@@ -226,14 +268,14 @@ final class EventDispatcher<K, V> {
      * {@code gate}: synchronous ones run on the thread that completes the later of the two,
      * asynchronous ones on the executor.
      */
-    CompletableFuture<Void> chain(K key, CompletableFuture<Void> gate, JCacheEvent<K, V> event,
-        Executor executor) {
+    CompletableFuture<Void> chain(Object key, CompletableFuture<Void> gate,
+        java.util.function.Supplier<JCacheEvent<K, V>> event, Executor executor) {
       @SuppressWarnings("unchecked") // a holder for the delivery made inside the compute
       CompletableFuture<Void>[] made = new CompletableFuture[1];
       tails.compute(key, (k, tail) -> { // orders this key's appends against each other
         CompletableFuture<Void> ready = (tail == null) ? gate
             : tail.handle((ignored, failure) -> (Void) null).thenCombine(gate, (a, b) -> a);
-        made[0] = synchronous ? ready.thenRun(() -> deliver(event))
+        made[0] = synchronous ? ready.thenRun(() -> deliver(event.get()))
             : ready.thenRunAsync(() -> deliverLogged(event), executor);
         return made[0];
       });
@@ -242,12 +284,15 @@ final class EventDispatcher<K, V> {
       return delivery;
     }
 
-    private void deliverLogged(JCacheEvent<K, V> event) {
+    private void deliverLogged(java.util.function.Supplier<JCacheEvent<K, V>> event) {
       try {
-        deliver(event);
-      } catch (RuntimeException e) {
+        deliver(event.get());
+      } catch (RuntimeException | Error e) {
         LOGGER.log(System.Logger.Level.WARNING,
-            "asynchronous cache entry listener " + listener + " threw on " + event, e);
+            "asynchronous cache entry listener " + listener + " failed on an event", e);
+        if (e instanceof VirtualMachineError) {
+          throw (VirtualMachineError) e; // logged, but not swallowed: the JVM is in trouble
+        }
       }
     }
 
@@ -256,8 +301,12 @@ final class EventDispatcher<K, V> {
       if (closed) {
         return; // closed since the event was made: JSR-107, close
       }
-      int[] depth = DELIVERING.get();
-      depth[0]++;
+      // Only a synchronous delivery marks the thread: its writes must not wait behind it. An
+      // asynchronous listener's writes wait for their synchronous listeners, as any caller's.
+      int[] depth = synchronous ? DELIVERING.get() : null;
+      if (depth != null) {
+        depth[0]++;
+      }
       try {
         if ((filter != null) && !filter.evaluate(event)) {
           return;
@@ -280,7 +329,9 @@ final class EventDispatcher<K, V> {
             throw new AssertionError(event.getEventType());
         }
       } finally {
-        depth[0]--;
+        if (depth != null) {
+          depth[0]--;
+        }
       }
     }
 

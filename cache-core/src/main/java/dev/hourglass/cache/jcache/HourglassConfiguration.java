@@ -226,27 +226,9 @@ public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
     return configuration instanceof HourglassConfiguration;
   }
 
-  @Override
-  public int hashCode() {
-    // A plain configuration's hash when there is nothing more, to agree with equals.
-    return (spec.isEmpty() && (copierFactory == null)) ? super.hashCode()
-        : 31 * (31 * super.hashCode() + spec.hashCode()) + Objects.hashCode(copierFactory);
-  }
-
-  /**
-   * Equal to another configuration with the same settings; to a plain {@link MutableConfiguration}
-   * with the same JCache settings when this one has no Hourglass settings of its own, as the plain
-   * one sees it (equality stays symmetric).
+  /*
+   * equals and hashCode are MutableConfiguration's: they compare the JCache settings only. A plain
+   * MutableConfiguration compares so with any other (it cannot know the Hourglass settings), so
+   * counting the spec and the copier here would make equality one-sided.
    */
-  @Override
-  public boolean equals(Object o) {
-    if (!super.equals(o)) {
-      return false;
-    }
-    if (!(o instanceof HourglassConfiguration)) {
-      return spec.isEmpty() && (copierFactory == null);
-    }
-    HourglassConfiguration<?, ?> other = (HourglassConfiguration<?, ?>) o;
-    return spec.equals(other.spec) && Objects.equals(copierFactory, other.copierFactory);
-  }
 }

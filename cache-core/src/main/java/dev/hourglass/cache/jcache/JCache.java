@@ -1,6 +1,5 @@
 package dev.hourglass.cache.jcache;
 
-import dev.hourglass.cache.CacheBuilder;
 import dev.hourglass.cache.Expiry;
 import dev.hourglass.cache.Hourglass;
 import dev.hourglass.cache.RemovalCause;
@@ -130,30 +129,39 @@ final class JCache<K, V> implements Cache<K, V> {
         : (copierFactory == null) ? Copier.serializing() : copierFactory.create();
     settings.remove("expireAfterWrite");
     settings.remove("expireAfterAccess");
-    CacheBuilder<Object, Object> builder = SpecString.apply(SpecString.join(settings),
-        Hourglass.newBuilder());
-    this.store = builder.ticker(ticker)
-        .executor(Runnable::run) // removals are published on the thread that makes them
-        .expireAfter(new Expiry<K, Expirable<V>>() {
-          @Override
-          public long expireAfterCreate(K key, Expirable<V> value, long currentTimeNanos) {
-            return value.remainingNanos(currentTimeNanos);
-          }
+    try {
+      this.store = SpecString.apply(SpecString.join(settings), Hourglass.newBuilder())
+          .ticker(ticker)
+          .executor(Runnable::run) // removals are published on the thread that makes them
+          .expireAfter(new Expiry<K, Expirable<V>>() {
+            @Override
+            public long expireAfterCreate(K key, Expirable<V> value, long currentTimeNanos) {
+              return value.remainingNanos(currentTimeNanos);
+            }
 
-          @Override
-          public long expireAfterUpdate(K key, Expirable<V> value, long currentTimeNanos,
-              long currentDurationNanos) {
-            return value.remainingNanos(currentTimeNanos);
-          }
-        })
-        .removalListener(this::onStoreRemoval)
-        .build();
+            @Override
+            public long expireAfterUpdate(K key, Expirable<V> value, long currentTimeNanos,
+                long currentDurationNanos) {
+              return value.remainingNanos(currentTimeNanos);
+            }
+          })
+          .removalListener(this::onStoreRemoval)
+          .build();
+      for (CacheEntryListenerConfiguration<K, V> listener
+          : configuration.getCacheEntryListenerConfigurations()) {
+        dispatcher.register(listener);
+      }
+    } catch (RuntimeException | Error e) {
+      // Created whole or not at all: what was made so far is closed, as close() would.
+      EventDispatcher.closeQuietly(loader);
+      EventDispatcher.closeQuietly(writer);
+      EventDispatcher.closeQuietly(expiry);
+      EventDispatcher.closeQuietly(copier);
+      dispatcher.close();
+      throw e;
+    }
     this.map = store.asMap();
     statistics.setEnabled(configuration.isStatisticsEnabled());
-    for (CacheEntryListenerConfiguration<K, V> listener
-        : configuration.getCacheEntryListenerConfigurations()) {
-      dispatcher.register(listener);
-    }
   }
 
   /** The JCache policy: the configured one, or one the spec's durations stand for. */
@@ -207,8 +215,9 @@ final class JCache<K, V> implements Cache<K, V> {
   private void onStoreRemoval(K key, Expirable<V> expirable, RemovalCause cause) {
     if ((cause == RemovalCause.EXPIRED) && expirable.claimExpired()) {
       if (dispatcher.hasListeners()) {
-        dispatcher.publishUnattended(this, EventType.EXPIRED, copyOut(key),
-            copyOut(expirable.value), copyOut(expirable.value));
+        // Copied when delivered: the event takes its place in the key's order at once.
+        dispatcher.publishUnattended(this, EventType.EXPIRED, key, expirable.value,
+            this::copyOut);
       }
     } else if ((cause == RemovalCause.SIZE) && expirable.claimEvicted()) {
       statistics.recordEvictions(1);
@@ -286,6 +295,9 @@ final class JCache<K, V> implements Cache<K, V> {
    */
   private Expirable<V> lookup(K key, long now) {
     Expirable<V> expirable = map.get(key);
+    if ((expirable != null) && expirable.isGone()) {
+      return null; // let go by the store meanwhile (expired and published, or evicted)
+    }
     if ((expirable != null) && expirable.isExpired(now)) {
       Outcome<V> outcome = new Outcome<>();
       compute(key, outcome, (k, current) -> {
@@ -300,6 +312,33 @@ final class JCache<K, V> implements Cache<K, V> {
       return null;
     }
     return expirable;
+  }
+
+  /**
+   * Applies access expiry to {@code current} inside its key's compute: the policy (user code)
+   * first, then the entry is looked at again, so that one that expired or was let go meanwhile
+   * is not put back. Returns what the compute is to keep.
+   */
+  private Expirable<V> accessedInCompute(Expirable<V> current, Outcome<V> outcome) {
+    if (live(current, now(), outcome) == null) {
+      return null; // nothing was accessed: the policy is not asked
+    }
+    Long deadline = accessDeadline(now());
+    Expirable<V> still = live(current, now(), outcome);
+    if ((still != null) && (deadline != null)) {
+      still.setExpiresAtNanos(deadline);
+    }
+    return still;
+  }
+
+  /**
+   * Before a write's compute: an entry of the key that is past its deadline is expired now, its
+   * event made and released, so that it comes before the write's own. (The store hides an
+   * expired entry from a compute and reports its removal only after the compute, which would
+   * put EXPIRED after the events the compute made.)
+   */
+  private void expireFirst(K key) {
+    lookup(key, now());
   }
 
   /**
@@ -423,14 +462,18 @@ final class JCache<K, V> implements Cache<K, V> {
 
   /** Makes the events of {@code outcome}; called last in the compute, the key still held. */
   private void enqueue(K key, Outcome<V> outcome) {
-    boolean expiredHere = (outcome.expired != null) && outcome.expired.claimExpired();
     if (!dispatcher.hasListeners()) {
+      if (outcome.expired != null) {
+        outcome.expired.claimExpired(); // no event to make, but the store's must not follow
+      }
       return;
     }
+    // Every copy first (a copier may throw): the expiry is claimed only once its event is made.
     K eventKey = copyOut(key);
-    if (expiredHere) {
-      V gone = copyOut(outcome.expired.value);
-      dispatcher.enqueue(outcome.pending, this, EventType.EXPIRED, eventKey, gone, gone);
+    V expiredValue = (outcome.expired == null) ? null : copyOut(outcome.expired.value);
+    if ((outcome.expired != null) && outcome.expired.claimExpired()) {
+      dispatcher.enqueue(outcome.pending, this, EventType.EXPIRED, eventKey, expiredValue,
+          expiredValue);
     }
     if (outcome.created) {
       dispatcher.enqueue(outcome.pending, this, EventType.CREATED, eventKey,
@@ -544,22 +587,17 @@ final class JCache<K, V> implements Cache<K, V> {
     Outcome<V> outcome = new Outcome<>();
     K storedKey = copyIn(key);
     V storedValue = copyIn(newValue);
+    expireFirst(storedKey);
     compute(storedKey, outcome, (k, found) -> {
       long now = now();
       Expirable<V> current = live(found, now, outcome);
       if (current != null) {
         outcome.hit = true;
         if (!Objects.equals(current.value, oldValue)) {
-          Long deadline = accessDeadline(now);
-          if (deadline != null) {
-            current.setExpiresAtNanos(deadline);
-          }
+          current = accessedInCompute(current, outcome);
         } else {
           writeThrough(key, newValue);
-          long after = now();
-          Expirable<V> still = live(current, after, outcome);
-          current = (still == null) ? created(storedValue, after, outcome)
-              : updated(still, storedValue, after, outcome);
+          current = replacing(current, storedValue, outcome);
           outcome.replaced = true;
         }
       }
@@ -586,6 +624,7 @@ final class JCache<K, V> implements Cache<K, V> {
     Outcome<V> outcome = new Outcome<>();
     K storedKey = copyIn(key);
     V storedValue = copyIn(value);
+    expireFirst(storedKey);
     compute(storedKey, outcome, (k, found) -> {
       Expirable<V> current = live(found, now(), outcome);
       if ((current == null) ? (mode == WriteMode.IF_PRESENT) : (mode == WriteMode.IF_ABSENT)) {
@@ -596,10 +635,7 @@ final class JCache<K, V> implements Cache<K, V> {
       if (writeThrough) {
         writeThrough(key, value);
       }
-      long after = now();
-      Expirable<V> still = live(current, after, outcome);
-      Expirable<V> next = (still == null) ? created(storedValue, after, outcome)
-          : updated(still, storedValue, after, outcome);
+      Expirable<V> next = replacing(current, storedValue, outcome);
       if (mode == WriteMode.IF_PRESENT) {
         outcome.replaced = true;
         outcome.old = (outcome.old == null) ? current : outcome.old;
@@ -608,6 +644,28 @@ final class JCache<K, V> implements Cache<K, V> {
       return next;
     });
     return outcome;
+  }
+
+  /**
+   * The Expirable that replaces {@code current} (a create if it is gone), once the user code of
+   * the write has run. The expiry policy (user code too) is asked first, and the entry is looked
+   * at after it, with a fresh reading: one that expired while the policy ran is then created
+   * anew (and published EXPIRED first), never updated, so the store finds no expired entry
+   * under it to report after this write's events.
+   */
+  private Expirable<V> replacing(Expirable<V> current, V storedValue, Outcome<V> outcome) {
+    for (;;) {
+      long now = now();
+      Expirable<V> still = live(current, now, outcome);
+      if (still == null) {
+        return created(storedValue, now, outcome);
+      }
+      long deadline = updateDeadline(now, still);
+      if (live(still, now(), outcome) == still) {
+        return updatedWith(still, storedValue, now, deadline, outcome);
+      }
+      current = null; // expired while the policy ran: a create, asked of the policy afresh
+    }
   }
 
   private Expirable<V> created(V storedValue, long now, Outcome<V> outcome) {
@@ -620,10 +678,9 @@ final class JCache<K, V> implements Cache<K, V> {
     return outcome.stored;
   }
 
-  private Expirable<V> updated(Expirable<V> current, V storedValue, long now,
-      Outcome<V> outcome) {
+  private Expirable<V> updatedWith(Expirable<V> current, V storedValue, long now,
+      long deadline, Outcome<V> outcome) {
     outcome.old = current;
-    long deadline = updateDeadline(now, current);
     if (deadline == now) {
       outcome.expired = current; // an update duration of zero expires the entry
       return null;
@@ -664,16 +721,15 @@ final class JCache<K, V> implements Cache<K, V> {
     requireValue(oldValue);
     long start = statistics.isEnabled() ? now() : 0L;
     Outcome<V> outcome = new Outcome<>();
-    compute(copyIn(key), outcome, (k, found) -> {
+    K storedKey = copyIn(key);
+    expireFirst(storedKey);
+    compute(storedKey, outcome, (k, found) -> {
       long now = now();
       Expirable<V> current = live(found, now, outcome);
       if (current != null) {
         outcome.hit = true;
         if (!Objects.equals(current.value, oldValue)) {
-          Long deadline = accessDeadline(now);
-          if (deadline != null) {
-            current.setExpiresAtNanos(deadline);
-          }
+          current = accessedInCompute(current, outcome);
         } else {
           deleteThrough(key);
           Expirable<V> still = live(current, now(), outcome);
@@ -716,7 +772,9 @@ final class JCache<K, V> implements Cache<K, V> {
   /** Removes the key, calling the writer whether or not it is present (it may be elsewhere). */
   private Outcome<V> removeOne(K key) {
     Outcome<V> outcome = new Outcome<>();
-    compute(copyIn(key), outcome, (k, found) -> {
+    K storedKey = copyIn(key);
+    expireFirst(storedKey);
+    compute(storedKey, outcome, (k, found) -> {
       Expirable<V> current = live(found, now(), outcome);
       deleteThrough(key);
       Expirable<V> still = live(current, now(), outcome);
@@ -928,11 +986,15 @@ final class JCache<K, V> implements Cache<K, V> {
       }
       Outcome<V> outcome = write(key, value,
           replaceExisting ? WriteMode.ALWAYS : WriteMode.IF_ABSENT, false);
-      result.put(key, copyOut(value));
       try {
-        finish(outcome);
+        finish(outcome); // first: nothing may stand between a write and its events' release
       } catch (RuntimeException e) {
         listenerFailure = (listenerFailure == null) ? e : listenerFailure;
+      }
+      // The value the cache keeps: the loaded one, or one a write stored meanwhile.
+      Expirable<V> kept = (outcome.stored != null) ? outcome.stored : outcome.old;
+      if (kept != null) {
+        result.put(key, copyOut(kept.value));
       }
     }
     if (listenerFailure != null) {
@@ -966,13 +1028,27 @@ final class JCache<K, V> implements Cache<K, V> {
             loadMany(toLoad, replaceExistingValues);
           }
         } catch (Exception e) {
-          listener.onException(e);
+          notify(listener, e);
           return;
         }
-        listener.onCompletion(); // outside the try: its own exception is not a load's failure
+        notify(listener, null); // outside the try: its own exception is not a load's failure
       });
     } catch (RuntimeException e) {
       listener.onException(e); // a rejecting executor: the load never ran
+    }
+  }
+
+  /** Tells a loadAll's listener how it ended; an exception it throws is logged, not lost. */
+  private static void notify(CompletionListener listener, Exception failure) {
+    try {
+      if (failure == null) {
+        listener.onCompletion();
+      } else {
+        listener.onException(failure);
+      }
+    } catch (RuntimeException e) {
+      LOGGER.log(System.Logger.Level.WARNING, "loadAll's completion listener " + listener
+          + " threw", e);
     }
   }
 
@@ -1024,8 +1100,10 @@ final class JCache<K, V> implements Cache<K, V> {
     Objects.requireNonNull(entryProcessor, "entryProcessor");
     Outcome<V> outcome = new Outcome<>();
     ProcessorEntry<K, V> entry = new ProcessorEntry<>(this, key);
+    K storedKey = copyIn(key);
+    expireFirst(storedKey);
     try {
-      compute(copyIn(key), outcome, (k, found) -> {
+      compute(storedKey, outcome, (k, found) -> {
         Expirable<V> current = live(found, now(), outcome);
         entry.start(current);
         T result;
@@ -1174,16 +1252,9 @@ final class JCache<K, V> implements Cache<K, V> {
     Expirable<V> commit(Expirable<V> current, Outcome<V> outcome) {
       active = false;
       switch (change) {
-        case NONE: {
-          Expirable<V> still = live(current, cache.now(), outcome);
-          if ((still != null) && read) {
-            Long deadline = cache.accessDeadline(cache.now());
-            if (deadline != null) {
-              still.setExpiresAtNanos(deadline);
-            }
-          }
-          return still;
-        }
+        case NONE:
+          return read ? cache.accessedInCompute(current, outcome)
+              : live(current, cache.now(), outcome);
         case LOADED: {
           long now = cache.now();
           Expirable<V> still = live(current, now, outcome);
@@ -1192,10 +1263,7 @@ final class JCache<K, V> implements Cache<K, V> {
         case SET: {
           V stored = cache.copyIn(value); // before the writer: a value it cannot copy fails here
           cache.writeThrough(key, value);
-          long now = cache.now();
-          Expirable<V> still = live(current, now, outcome);
-          return (still == null) ? cache.created(stored, now, outcome)
-              : cache.updated(still, stored, now, outcome);
+          return cache.replacing(current, stored, outcome);
         }
         case REMOVED: {
           cache.deleteThrough(key);

@@ -81,9 +81,9 @@ import org.junit.jupiter.api.TestInfo;
  * that throw, are slow or call back into the cache, bad input, life cycle, management beans and
  * concurrency. The TCK covers the plain contract; this covers what it does not.
  *
- * <p>Every test that passes documents a behaviour the provider gets right. Every test that fails
- * is a defect, kept failing on purpose: its javadoc says what JSR-107 or Hourglass's own javadoc
- * promises and what happens instead.
+ * <p>Every test documents a promise. The tests whose javadoc starts "Defect" failed as written
+ * here when the review found them, and pass since their fixes; the javadoc is kept as the record
+ * of what JSR-107 or Hourglass's own javadoc promises and what happened instead.
  *
  * <p>Nothing here waits unboundedly: every wait has a bound, code that could hang runs under
  * {@code assertTimeoutPreemptively}, and each test's threads must all have ended when it does.
