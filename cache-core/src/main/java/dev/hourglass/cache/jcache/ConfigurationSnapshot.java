@@ -128,6 +128,13 @@ final class ConfigurationSnapshot<K, V> extends HourglassConfiguration<K, V> {
   }
 
   @Override
+  public HourglassConfiguration<K, V> setWeigherFactory(
+      Factory<dev.hourglass.cache.Weigher<? super K, ? super V>> weigherFactory) {
+    refuse();
+    return super.setWeigherFactory(weigherFactory);
+  }
+
+  @Override
   public HourglassConfiguration<K, V> setCopierFactory(Factory<Copier> copierFactory) {
     refuse();
     return super.setCopierFactory(copierFactory);

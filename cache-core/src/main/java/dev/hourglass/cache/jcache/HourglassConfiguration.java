@@ -2,6 +2,7 @@ package dev.hourglass.cache.jcache;
 
 import dev.hourglass.cache.internal.SpecString;
 import dev.hourglass.cache.Hourglass;
+import dev.hourglass.cache.Weigher;
 import java.util.Objects;
 import javax.cache.configuration.CompleteConfiguration;
 import javax.cache.configuration.Configuration;
@@ -26,8 +27,9 @@ import javax.cache.configuration.MutableConfiguration;
  *
  * <p>The spec's durations ({@code expireAfterWrite}, {@code expireAfterAccess}) stand for a JCache
  * {@code ExpiryPolicy} when none is set: created-or-updated and touched expiry, respectively.
- * {@code refreshAfterWrite} is rejected, as JCache has no refresh, and so is
- * {@code maximumWeight}, which needs a weigher that JCache cannot name. Like its superclass, it is
+ * {@code refreshAfterWrite} is rejected, as JCache has no refresh. A spec's
+ * {@code maximumWeight} bounds the cache by the weigher set with {@link #setWeigherFactory}
+ * (one without the other fails {@code createCache}, quoting the setting). Like its superclass, it is
  * mutable and not thread-safe; a cache takes a copy when created.
  *
  * @param <K> the type of keys
@@ -43,6 +45,8 @@ public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
   private String spec = "";
   /** The store-by-value copier's factory; null for the default. */
   private Factory<Copier> copierFactory;
+  /** The factory of the weigher that a spec's maximumWeight bounds by; null for none. */
+  private Factory<Weigher<? super K, ? super V>> weigherFactory;
 
   /** A configuration with JCache's defaults and an empty spec. */
   public HourglassConfiguration() {}
@@ -59,6 +63,7 @@ public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
       HourglassConfiguration<K, V> other = (HourglassConfiguration<K, V>) configuration;
       this.spec = other.spec;
       this.copierFactory = other.copierFactory;
+      this.weigherFactory = other.weigherFactory;
     }
   }
 
@@ -71,7 +76,7 @@ public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
    * @return a new configuration
    * @throws NullPointerException if {@code spec} is null
    * @throws IllegalArgumentException if {@code spec} is malformed, or sets
-   *     {@code refreshAfterWrite} or {@code maximumWeight}, quoting the setting at fault
+   *     {@code refreshAfterWrite}, quoting the setting at fault
    */
   public static <K, V> HourglassConfiguration<K, V> from(String spec) {
     return new HourglassConfiguration<K, V>().setSpec(spec);
@@ -93,8 +98,7 @@ public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
    * @return this configuration
    * @throws NullPointerException if {@code spec} is null
    * @throws IllegalArgumentException if {@code spec} is malformed, or sets
-   *     {@code refreshAfterWrite} (JCache has no refresh) or {@code maximumWeight} (it needs a
-   *     weigher), quoting the setting at fault
+   *     {@code refreshAfterWrite} (JCache has no refresh), quoting the setting at fault
    */
   public HourglassConfiguration<K, V> setSpec(String spec) {
     Objects.requireNonNull(spec, "spec");
@@ -103,11 +107,6 @@ public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
       if (setting.equals("refreshAfterWrite")) {
         throw new IllegalArgumentException("spec '" + spec + "': setting 'refreshAfterWrite="
             + settings.get(setting) + "': JCache has no refresh");
-      }
-      if (setting.equals("maximumWeight")) {
-        throw new IllegalArgumentException("spec '" + spec + "': setting 'maximumWeight="
-            + settings.get(setting) + "': needs a weigher, which JCache cannot name;"
-            + " bound the entry count with maximumSize");
       }
     }
     this.spec = spec;
@@ -147,6 +146,31 @@ public class HourglassConfiguration<K, V> extends MutableConfiguration<K, V> {
   public HourglassConfiguration<K, V> setCopier(Copier copier) {
     Objects.requireNonNull(copier, "copier");
     return setCopierFactory(new FactoryBuilder.SingletonFactory<>(copier));
+  }
+
+  /**
+   * Returns the factory of the weigher that the spec's {@code maximumWeight} bounds by, or null.
+   *
+   * @return the weigher factory, or null
+   */
+  public Factory<Weigher<? super K, ? super V>> getWeigherFactory() {
+    return weigherFactory;
+  }
+
+  /**
+   * Sets the factory of the weigher that weighs each entry (its key and value) for the spec's
+   * {@code maximumWeight}; null for none. A weigher needs {@code maximumWeight} in the spec, and
+   * {@code maximumWeight} needs a weigher: {@code createCache} refuses one without the other.
+   * The weigher runs on each write with no lock held; a negative weight or an exception fails
+   * that write and changes nothing.
+   *
+   * @param weigherFactory the factory, serializable (configurations are), or null
+   * @return this configuration
+   */
+  public HourglassConfiguration<K, V> setWeigherFactory(
+      Factory<Weigher<? super K, ? super V>> weigherFactory) {
+    this.weigherFactory = weigherFactory;
+    return this;
   }
 
   /** The same as {@link MutableConfiguration#setTypes}, returning this type. */

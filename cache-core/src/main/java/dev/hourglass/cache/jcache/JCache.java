@@ -1,9 +1,11 @@
 package dev.hourglass.cache.jcache;
 
+import dev.hourglass.cache.CacheBuilder;
 import dev.hourglass.cache.Expiry;
 import dev.hourglass.cache.Hourglass;
 import dev.hourglass.cache.RemovalCause;
 import dev.hourglass.cache.Ticker;
+import dev.hourglass.cache.Weigher;
 import dev.hourglass.cache.internal.SpecString;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -129,22 +131,36 @@ final class JCache<K, V> implements Cache<K, V> {
         : (copierFactory == null) ? Copier.serializing() : copierFactory.create();
     settings.remove("expireAfterWrite");
     settings.remove("expireAfterAccess");
+    Factory<Weigher<? super K, ? super V>> weigherFactory = configuration.getWeigherFactory();
+    if (settings.containsKey("maximumWeight") != (weigherFactory != null)) {
+      throw new IllegalArgumentException((weigherFactory == null)
+          ? "spec '" + configuration.getSpec() + "': setting 'maximumWeight="
+              + settings.get("maximumWeight") + "': needs a weigher:"
+              + " HourglassConfiguration.setWeigherFactory"
+          : "a weigher needs maximumWeight in the spec '" + configuration.getSpec() + "'");
+    }
     try {
-      this.store = SpecString.apply(SpecString.join(settings), Hourglass.newBuilder())
-          .ticker(ticker)
-          .executor(Runnable::run) // removals are published on the thread that makes them
-          .expireAfter(new Expiry<K, Expirable<V>>() {
-            @Override
-            public long expireAfterCreate(K key, Expirable<V> value, long currentTimeNanos) {
-              return value.remainingNanos(currentTimeNanos);
-            }
+      Expiry<K, Expirable<V>> deadlines = new Expiry<>() {
+        @Override
+        public long expireAfterCreate(K key, Expirable<V> value, long currentTimeNanos) {
+          return value.remainingNanos(currentTimeNanos);
+        }
 
-            @Override
-            public long expireAfterUpdate(K key, Expirable<V> value, long currentTimeNanos,
-                long currentDurationNanos) {
-              return value.remainingNanos(currentTimeNanos);
-            }
-          })
+        @Override
+        public long expireAfterUpdate(K key, Expirable<V> value, long currentTimeNanos,
+            long currentDurationNanos) {
+          return value.remainingNanos(currentTimeNanos);
+        }
+      };
+      CacheBuilder<K, Expirable<V>> builder =
+          SpecString.apply(SpecString.join(settings), Hourglass.newBuilder()).expireAfter(deadlines);
+      if (weigherFactory != null) {
+        Weigher<? super K, ? super V> weigher = weigherFactory.create();
+        builder = builder.weigher((K key, Expirable<V> expirable) ->
+            weigher.weigh(key, expirable.value));
+      }
+      this.store = builder.ticker(ticker)
+          .executor(Runnable::run) // removals are published on the thread that makes them
           .removalListener(this::onStoreRemoval)
           .build();
       for (CacheEntryListenerConfiguration<K, V> listener
