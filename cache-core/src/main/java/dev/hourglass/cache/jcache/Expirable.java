@@ -6,6 +6,8 @@ import java.lang.invoke.VarHandle;
 /**
  * What a JCache keeps for a key in its Hourglass store: the value (a copy, for store-by-value),
  * its JCache deadline in ticker nanoseconds, and whether the store has let it go on its own.
+ * Public only as the value type of the store that {@code unwrap(dev.hourglass.cache.Cache.class)}
+ * hands out, for inspection: {@link #value()} and {@link #expiresAtNanos()}. Thread-safe.
  *
  * <p>The store's {@code Expiry} reads the deadline when an Expirable is written, so the store
  * drops the entry when JCache says it expires; an access that moves the deadline sets it and
@@ -17,7 +19,7 @@ import java.lang.invoke.VarHandle;
  * clean-up, or the operation that found the entry past its deadline) or to evicted, so that an
  * operation whose user code ran while the store let the entry go sees it gone.
  */
-final class Expirable<V> {
+public final class Expirable<V> {
   /** No deadline. */
   static final long ETERNAL = Long.MAX_VALUE;
 
@@ -43,7 +45,22 @@ final class Expirable<V> {
     this.expiresAtNanos = expiresAtNanos;
   }
 
-  long expiresAtNanos() {
+  /**
+   * Returns the value the cache keeps (for store-by-value, the cache's own copy: do not change
+   * it).
+   *
+   * @return the value
+   */
+  public V value() {
+    return value;
+  }
+
+  /**
+   * Returns the JCache deadline, in the store's ticker nanoseconds ({@link Long#MAX_VALUE}: none).
+   *
+   * @return the deadline
+   */
+  public long expiresAtNanos() {
     return expiresAtNanos;
   }
 
@@ -77,6 +94,11 @@ final class Expirable<V> {
     return STATE.compareAndSet(this, LIVE, EVICTED); // orders against an expiry's claim
   }
 
+  /**
+   * Describes the value and its deadline.
+   *
+   * @return a description
+   */
   @Override
   public String toString() {
     return "Expirable{" + value + ", expiresAtNanos=" + expiresAtNanos + "}";

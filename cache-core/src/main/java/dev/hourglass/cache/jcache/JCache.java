@@ -1459,11 +1459,23 @@ final class JCache<K, V> implements Cache<K, V> {
     return closed;
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>{@code unwrap(dev.hourglass.cache.Cache.class)} returns the Hourglass cache underneath, a
+   * {@code Cache<K, Expirable<V>>}, for inspection: its {@code stats()} (with a spec's
+   * {@code recordStats}), {@code estimatedSize()}, {@code policy()} (the bound, its eviction
+   * order) and {@code cleanUp()}. A write through it skips the JCache writer, listeners, expiry
+   * policy and statistics.
+   */
   @Override
   public <T> T unwrap(Class<T> clazz) {
     Objects.requireNonNull(clazz, "clazz");
     if (clazz.isInstance(this)) {
       return clazz.cast(this);
+    }
+    if (clazz.isInstance(store)) {
+      return clazz.cast(store);
     }
     throw new IllegalArgumentException("cannot unwrap an Hourglass JCache to " + clazz.getName());
   }

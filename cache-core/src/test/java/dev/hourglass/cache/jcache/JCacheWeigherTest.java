@@ -70,6 +70,24 @@ class JCacheWeigherTest {
   }
 
   @Test
+  void unwrap_toTheHourglassCache_inspectsTheStore() {
+    Cache<String, String> cache = manager.createCache("unwrapped",
+        weighed("maximumWeight=10,recordStats", (key, value) -> value.length()));
+    cache.put("a", "abc");
+    @SuppressWarnings("unchecked")
+    dev.hourglass.cache.Cache<String, Expirable<String>> store =
+        cache.unwrap(dev.hourglass.cache.Cache.class);
+    assertThat(store.estimatedSize()).isEqualTo(1);
+    assertThat(store.getIfPresent("a").value()).isEqualTo("abc");
+    assertThat(store.getIfPresent("a").expiresAtNanos()).as("eternal").isEqualTo(Long.MAX_VALUE);
+    assertThat(store.policy().eviction().orElseThrow().getMaximum()).isEqualTo(10);
+    assertThat(store.policy().eviction().orElseThrow().weightedSize()).hasValue(3);
+    assertThat(store.stats().putCount()).isEqualTo(1);
+    assertThatThrownBy(() -> cache.unwrap(String.class))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void maximumWeightWithoutAWeigher_andAWeigherWithoutMaximumWeight_areRefused() {
     assertThatThrownBy(() -> manager.createCache("noWeigher",
         HourglassConfiguration.<String, String>from("maximumWeight=100")))
