@@ -109,6 +109,14 @@ final class JCache<K, V> implements Cache<K, V> {
     this.manager = manager;
     this.configuration = configuration;
     Map<String, String> settings = SpecString.settings(configuration.getSpec());
+    // Checked before any callback is made, so that a refusal leaves nothing to close.
+    if (settings.containsKey("maximumWeight") != (configuration.getWeigherFactory() != null)) {
+      throw new IllegalArgumentException((configuration.getWeigherFactory() == null)
+          ? "spec '" + configuration.getSpec() + "': setting 'maximumWeight="
+              + settings.get("maximumWeight") + "': needs a weigher:"
+              + " HourglassConfiguration.setWeigherFactory"
+          : "a weigher needs maximumWeight in the spec '" + configuration.getSpec() + "'");
+    }
     this.expiry = expiryPolicy(configuration, settings);
     if (!(expiry instanceof EternalExpiryPolicy) && (settings.containsKey("expireAfterWrite")
         || settings.containsKey("expireAfterAccess"))) {
@@ -132,13 +140,6 @@ final class JCache<K, V> implements Cache<K, V> {
     settings.remove("expireAfterWrite");
     settings.remove("expireAfterAccess");
     Factory<Weigher<? super K, ? super V>> weigherFactory = configuration.getWeigherFactory();
-    if (settings.containsKey("maximumWeight") != (weigherFactory != null)) {
-      throw new IllegalArgumentException((weigherFactory == null)
-          ? "spec '" + configuration.getSpec() + "': setting 'maximumWeight="
-              + settings.get("maximumWeight") + "': needs a weigher:"
-              + " HourglassConfiguration.setWeigherFactory"
-          : "a weigher needs maximumWeight in the spec '" + configuration.getSpec() + "'");
-    }
     try {
       Expiry<K, Expirable<V>> deadlines = new Expiry<>() {
         @Override
@@ -296,12 +297,21 @@ final class JCache<K, V> implements Cache<K, V> {
     }
   }
 
-  /** Applies access expiry to {@code expirable}, read for {@code key} outside a compute. */
+  /**
+   * Applies access expiry to {@code expirable}, read for {@code key} outside a compute: its
+   * deadline, then the store entry's, through {@code setExpiresAfter}, which moves a deadline
+   * without a write (no weigher, no put counted). If a write replaced the entry between the look
+   * below and the move, the move lands on the new entry, as an access just after that write
+   * would; the new Expirable keeps its own deadline, which the operations check as well.
+   */
   private void accessed(K key, Expirable<V> expirable, long now) {
     Long deadline = accessDeadline(now);
     if ((deadline != null) && (deadline != expirable.expiresAtNanos())) {
       expirable.setExpiresAtNanos(deadline);
-      map.replace(key, expirable, expirable); // the store re-reads the deadline, if still there
+      if (map.get(key) == expirable) {
+        store.policy().expireVariably().ifPresent(variable -> variable.setExpiresAfter(key,
+            java.time.Duration.ofNanos(expirable.remainingNanos(now()))));
+      }
     }
   }
 
