@@ -138,8 +138,10 @@ class OptionalLibrariesTest {
 
   private static Path jarOf(String className) throws URISyntaxException {
     try {
-      return Path.of(Class.forName(className).getProtectionDomain().getCodeSource()
-          .getLocation().toURI());
+      // Loaded, not initialized: a class's static set-up may be what the JVM forbids (JCTools'
+      // Unsafe queues under --sun-misc-unsafe-memory-access=deny), and only its jar is wanted.
+      return Path.of(Class.forName(className, false, OptionalLibrariesTest.class.getClassLoader())
+          .getProtectionDomain().getCodeSource().getLocation().toURI());
     } catch (ClassNotFoundException e) {
       throw new AssertionError(className + " is not on the test's path", e);
     }
