@@ -515,92 +515,56 @@ final class JCache<K, V> implements Cache<K, V> {
 
   @Override
   public void put(K key, V value) {
-    requireOpen();
-    requireKey(key);
-    requireValue(value);
-    long start = statistics.isEnabled() ? now() : 0L;
-    Outcome<V> outcome = write(key, value, WriteMode.ALWAYS, true);
-    if (statistics.isEnabled()) {
-      statistics.recordPutTime(now() - start);
-    }
-    finish(outcome);
+    writeCounted(key, value, WriteMode.ALWAYS, false, false);
   }
 
   @Override
   public V getAndPut(K key, V value) {
-    requireOpen();
-    requireKey(key);
-    requireValue(value);
-    long start = statistics.isEnabled() ? now() : 0L;
-    Outcome<V> outcome = write(key, value, WriteMode.ALWAYS, true);
-    statistics.recordHits(outcome.old != null ? 1 : 0);
-    statistics.recordMisses(outcome.old != null ? 0 : 1);
-    if (statistics.isEnabled()) {
-      long elapsed = now() - start;
-      statistics.recordPutTime(elapsed);
-      statistics.recordGetTime(elapsed);
-    }
-    finish(outcome);
+    Outcome<V> outcome = writeCounted(key, value, WriteMode.ALWAYS, true, true);
     return (outcome.old == null) ? null : copyOut(outcome.old.value);
   }
 
   @Override
   public boolean putIfAbsent(K key, V value) {
-    requireOpen();
-    requireKey(key);
-    requireValue(value);
-    long start = statistics.isEnabled() ? now() : 0L;
-    Outcome<V> outcome = write(key, value, WriteMode.IF_ABSENT, true);
-    if (outcome.old == null) {
-      statistics.recordMisses(1);
-    } else {
-      statistics.recordHits(1);
-    }
-    if (statistics.isEnabled()) {
-      statistics.recordPutTime(now() - start);
-    }
-    finish(outcome);
-    return outcome.created;
+    return writeCounted(key, value, WriteMode.IF_ABSENT, true, false).created;
   }
 
   @Override
   public boolean replace(K key, V value) {
-    requireOpen();
-    requireKey(key);
-    requireValue(value);
-    long start = statistics.isEnabled() ? now() : 0L;
-    Outcome<V> outcome = write(key, value, WriteMode.IF_PRESENT, true);
-    if (outcome.old == null) {
-      statistics.recordMisses(1);
-    } else {
-      statistics.recordHits(1);
-    }
-    if (statistics.isEnabled()) {
-      statistics.recordPutTime(now() - start);
-    }
-    finish(outcome);
-    return outcome.replaced;
+    return writeCounted(key, value, WriteMode.IF_PRESENT, true, false).replaced;
   }
 
   @Override
   public V getAndReplace(K key, V value) {
+    Outcome<V> outcome = writeCounted(key, value, WriteMode.IF_PRESENT, true, true);
+    return (outcome.old == null) ? null : copyOut(outcome.old.value);
+  }
+
+  /**
+   * The single-key writes of the API ({@code put}, {@code putIfAbsent}, {@code replace} and
+   * their {@code getAnd} forms): the checks, the write, then its statistics (a lookup, hit when a
+   * value was there, where the operation reads one; its time as a put, and as a get too for the
+   * {@code getAnd} forms), then its events.
+   */
+  private Outcome<V> writeCounted(K key, V value, WriteMode mode, boolean looksUp,
+      boolean alsoGets) {
     requireOpen();
     requireKey(key);
     requireValue(value);
     long start = statistics.isEnabled() ? now() : 0L;
-    Outcome<V> outcome = write(key, value, WriteMode.IF_PRESENT, true);
-    if (outcome.old == null) {
-      statistics.recordMisses(1);
-    } else {
-      statistics.recordHits(1);
+    Outcome<V> outcome = write(key, value, mode, true);
+    if (looksUp) {
+      statistics.recordLookup(outcome.old != null);
     }
     if (statistics.isEnabled()) {
       long elapsed = now() - start;
       statistics.recordPutTime(elapsed);
-      statistics.recordGetTime(elapsed);
+      if (alsoGets) {
+        statistics.recordGetTime(elapsed);
+      }
     }
     finish(outcome);
-    return (outcome.old == null) ? null : copyOut(outcome.old.value);
+    return outcome;
   }
 
   @Override
@@ -630,8 +594,7 @@ final class JCache<K, V> implements Cache<K, V> {
       enqueue(key, outcome);
       return current;
     });
-    statistics.recordHits(outcome.hit ? 1 : 0);
-    statistics.recordMisses(outcome.hit ? 0 : 1);
+    statistics.recordLookup(outcome.hit);
     if (statistics.isEnabled()) {
       statistics.recordPutTime(now() - start);
     }
@@ -769,8 +732,7 @@ final class JCache<K, V> implements Cache<K, V> {
       enqueue(key, outcome);
       return current;
     });
-    statistics.recordHits(outcome.hit ? 1 : 0);
-    statistics.recordMisses(outcome.hit ? 0 : 1);
+    statistics.recordLookup(outcome.hit);
     if (statistics.isEnabled()) {
       statistics.recordRemoveTime(now() - start);
     }
@@ -784,8 +746,7 @@ final class JCache<K, V> implements Cache<K, V> {
     requireKey(key);
     long start = statistics.isEnabled() ? now() : 0L;
     Outcome<V> outcome = removeOne(key);
-    statistics.recordHits(outcome.removed ? 1 : 0);
-    statistics.recordMisses(outcome.removed ? 0 : 1);
+    statistics.recordLookup(outcome.removed);
     if (statistics.isEnabled()) {
       long elapsed = now() - start;
       statistics.recordRemoveTime(elapsed);
@@ -1151,8 +1112,7 @@ final class JCache<K, V> implements Cache<K, V> {
       throw new EntryProcessorException(e);
     }
     // JSR-107 counts the lookup of the key itself, whatever the processor does with it.
-    statistics.recordHits(entry.existedBefore ? 1 : 0);
-    statistics.recordMisses(entry.existedBefore ? 0 : 1);
+    statistics.recordLookup(entry.existedBefore);
     finish(outcome);
     @SuppressWarnings("unchecked") // what the processor returned
     T result = (T) outcome.result;

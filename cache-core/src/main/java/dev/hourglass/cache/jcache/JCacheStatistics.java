@@ -40,6 +40,13 @@ final class JCacheStatistics implements CacheStatisticsMXBean {
     }
   }
 
+  /** One lookup of a key: a hit if it found a value, else a miss. */
+  void recordLookup(boolean hit) {
+    if (enabled) {
+      (hit ? hits : misses).increment();
+    }
+  }
+
   void recordPuts(long count) {
     if (enabled) {
       puts.add(count);
