@@ -47,7 +47,8 @@ import javax.cache.event.EventType;
  * Registrations live in a copy-on-write list: making events reads it without a lock. Each
  * registration keeps the tails of its per-key chains in a concurrent map, whose compute orders
  * the appends of one key; a tail leaves the map when it completes and is still the tail. A
- * closed registration delivers nothing more, queued events included.
+ * closed registration starts no delivery more, queued events included; a delivery already
+ * running when it closes is not interrupted.
  */
 final class EventDispatcher<K, V> {
   private static final System.Logger LOGGER = System.getLogger(EventDispatcher.class.getName());
