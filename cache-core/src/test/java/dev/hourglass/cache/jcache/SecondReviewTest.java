@@ -37,6 +37,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -446,12 +447,14 @@ final class SecondReviewTest {
    * <p>Promised: as in {@link #putOnAJustExpiredEntry_deliversExpiredBeforeCreated}: a key's
    * events in the order of its changes.
    *
-   * <p>Steps, deterministic: store-by-value with a copier that, once armed, is slow (1 s) to copy
-   * the value "v1" (the copy {@code onStoreRemoval} makes for the EXPIRED event; any copier takes
-   * some time, a slow one widens the window); creation expiry 100 ms; synchronous recorder. put
-   * k=v1; sleep 200 ms; arm; read k on a thread (the store removes the expired entry, on that
-   * thread or its clean-up's, and starts the EXPIRED event's copy); once the copy has begun, put
-   * k=v2. Expected: [CREATED v1, EXPIRED v1, CREATED v2]. Actual: [CREATED v1, CREATED v2,
+   * <p>Steps, deterministic: store-by-value with a copier that is slow (1 s) to copy the value
+   * "v1" the first time it does so on a thread other than the test's (the copy for the EXPIRED
+   * event, {@code onStoreRemoval}'s or the reading operation's: the put's own copies are all made
+   * on the test's thread; any copier takes some time, a slow one widens the window); creation
+   * expiry 100 ms; synchronous recorder. put k=v1; sleep 200 ms; read k on a thread (the store
+   * removes the expired entry, on that thread or its clean-up's, which may even have done so
+   * during the sleep, and starts the EXPIRED event's copy); once the copy has begun, put k=v2.
+   * Expected: [CREATED v1, EXPIRED v1, CREATED v2]. Actual: [CREATED v1, CREATED v2,
    * EXPIRED v1].
    *
    * <p>Likely cause: the store removes the node under its lock and notifies after the unlock;
@@ -462,13 +465,17 @@ final class SecondReviewTest {
    */
   @Test
   void expiryTheStoreFinds_racingAPutOfTheKey_isDeliveredFirst() throws Exception {
-    AtomicBoolean armed = new AtomicBoolean();
+    // Armed from the start, and only for other threads than this one: the store's clean-up may
+    // find the expiry before the reader does (even during the sleep below), and its copy must be
+    // the slow one then, or the test would wait for a copy that was made before it was armed.
+    Thread testThread = Thread.currentThread();
+    AtomicBoolean armed = new AtomicBoolean(true);
     CountDownLatch copying = new CountDownLatch(1);
     Copier slowOnV1 = new Copier() {
       @Override
       public <T> T copy(T object, ClassLoader classLoader) {
         if ((object instanceof Box) && ((Box) object).content.equals("v1")
-            && armed.compareAndSet(true, false)) {
+            && (Thread.currentThread() != testThread) && armed.compareAndSet(true, false)) {
           copying.countDown();
           sleep(1_000);
         }
@@ -482,7 +489,6 @@ final class SecondReviewTest {
             .addCacheEntryListenerConfiguration(listening(recorder, true)));
     cache.put("k", new Box("v1"));
     sleep(200);
-    armed.set(true);
     Future<Box> reader = threads.submit(() -> cache.get("k"));
     await(copying);
     within(BOUND_S, "put", () -> {
@@ -506,10 +512,11 @@ final class SecondReviewTest {
    * {@code OutsideInJCacheTest.expiryDuringASlowWrite_isNotFollowedByAnUpdate}.)
    *
    * <p>Steps: ExpiryPolicy with creation 300 ms, update ETERNAL after a 600 ms pause (the pause
-   * only on the second put); synchronous recorder; put k=v1; put k=v2. Expected: [CREATED v1,
-   * UPDATED v2 (v1)] or [CREATED v1, EXPIRED v1, CREATED v2]. Actual: [CREATED v1, UPDATED v2
-   * (v1), EXPIRED v1] (or, if the store's clean-up runs during the pause, [CREATED v1, EXPIRED v1,
-   * UPDATED v2 (v1)]); k holds v2 afterwards.
+   * only on the second put, during which a creation is ETERNAL too, so that v2 stays whichever
+   * way the put goes and the final state does not depend on timing); synchronous recorder; put
+   * k=v1; put k=v2. Expected: [CREATED v1, UPDATED v2 (v1)] or [CREATED v1, EXPIRED v1, CREATED
+   * v2]. Actual: [CREATED v1, UPDATED v2 (v1), EXPIRED v1] (or, if the store's clean-up runs
+   * during the pause, [CREATED v1, EXPIRED v1, UPDATED v2 (v1)]); k holds v2 afterwards.
    *
    * <p>Likely cause: {@code JCache.write} checks the deadline ({@code live(current, after)}),
    * then calls {@code updated} → {@code updateDeadline} → the policy (user code), then makes
@@ -524,7 +531,9 @@ final class SecondReviewTest {
     ExpiryPolicy policy = new ExpiryPolicy() {
       @Override
       public Duration getExpiryForCreation() {
-        return new Duration(MILLISECONDS, 300);
+        // v1 lives 300 ms; v2, should the put find v1 expired and create it anew, stays (else it
+        // could expire before the test reads it on a slow machine)
+        return slow.get() ? Duration.ETERNAL : new Duration(MILLISECONDS, 300);
       }
 
       @Override
@@ -566,13 +575,16 @@ final class SecondReviewTest {
    * "Operations check the deadline themselves too, before and again after the user code they run";
    * the EXPIRED event tells listeners the entry is gone.
    *
-   * <p>Steps: ExpiryPolicy with creation 200 ms and access 10 min, whose access call pauses 600 ms
-   * once armed; synchronous recorder. put k=v1; arm; on a thread, {@code replace(k, "wrong",
-   * "new")} (no match: it asks the access expiry, and pauses); 300 ms after the put, {@code
-   * get(k)} (null: past its deadline, the store removes it and EXPIRED v1 is delivered); the
-   * replace returns false. Expected: k stays gone: {@code get(k)} null, {@code containsKey(k)}
-   * false, events [CREATED v1, EXPIRED v1]. Actual: {@code get(k)} returns v1 (for the next ten
-   * minutes), {@code containsKey(k)} false, events [CREATED v1, EXPIRED v1].
+   * <p>Steps: ExpiryPolicy with creation 200 ms and access 10 min, whose access call, once armed,
+   * pauses until the test has read k past its deadline; synchronous recorder. put k=v1; arm; on a
+   * thread, {@code replace(k, "wrong", "new")} (no match: it asks the access expiry, and pauses);
+   * 300 ms after the put, {@code get(k)} (null: past its deadline, the store removes it and
+   * EXPIRED v1 is delivered); the replace goes on and returns false. (Should the replace's thread
+   * start so late that k has expired before it looks, it asks no policy: the steps are retried
+   * on a new key with a creation expiry of 2 s, then 10 s.) Expected: k stays gone:
+   * {@code get(k)} null, {@code containsKey(k)} false, events [CREATED v1, EXPIRED v1]. Actual:
+   * {@code get(k)} returns v1 (for the next ten minutes), {@code containsKey(k)} false, events
+   * [CREATED v1, EXPIRED v1].
    *
    * <p>Likely cause: the non-matching branch of {@code JCache.replace(K, V, V)} (and of
    * {@code remove(K, V)}, and {@code ProcessorEntry.commit}'s NONE case) checks the entry with
@@ -584,19 +596,25 @@ final class SecondReviewTest {
   @Test
   void nonMatchingReplace_withASlowAccessExpiry_doesNotResurrectAnExpiredEntry()
       throws Exception {
+    AtomicLong creationMillis = new AtomicLong();
     AtomicBoolean armed = new AtomicBoolean();
-    CountDownLatch inPolicy = new CountDownLatch(1);
+    AtomicReference<CountDownLatch> inPolicy = new AtomicReference<>();
+    AtomicReference<CountDownLatch> readPastDeadline = new AtomicReference<>();
     ExpiryPolicy policy = new ExpiryPolicy() {
       @Override
       public Duration getExpiryForCreation() {
-        return new Duration(MILLISECONDS, 200);
+        return new Duration(MILLISECONDS, creationMillis.get());
       }
 
       @Override
       public Duration getExpiryForAccess() {
         if (armed.compareAndSet(true, false)) {
-          inPolicy.countDown();
-          sleep(600);
+          inPolicy.get().countDown();
+          try { // bounded, and no failure of its own: a read that waited for this would show
+            readPastDeadline.get().await(BOUND_S, SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
         }
         return new Duration(TimeUnit.MINUTES, 10);
       }
@@ -610,18 +628,37 @@ final class SecondReviewTest {
     Cache<String, String> cache = manager.createCache("resurrection",
         new MutableConfiguration<String, String>().setExpiryPolicyFactory(factoryOf(policy))
             .addCacheEntryListenerConfiguration(listening(recorder, true)));
-    long put = System.nanoTime();
-    cache.put("k", "v1");
-    armed.set(true);
-    Future<Boolean> replace = threads.submit(() -> cache.replace("k", "wrong", "new"));
-    await(inPolicy);
-    sleep(Math.max(0, 300 - MILLISECONDS.convert(System.nanoTime() - put, TimeUnit.NANOSECONDS)));
-    assertThat(cache.get("k")).as("past its deadline").isNull();
-    assertThat(replace.get(BOUND_S, SECONDS)).isFalse();
-    assertThat(eventually(BOUND_S, () -> recorder.of("k").contains("EXPIRED v1"))).isTrue();
-    assertThat(cache.containsKey("k")).as("containsKey after EXPIRED").isFalse();
-    assertThat(cache.get("k")).as("get after EXPIRED").isNull();
-    assertThat(recorder.of("k")).containsExactly("CREATED v1", "EXPIRED v1");
+    for (long millis : new long[] {200, 2_000, 10_000}) {
+      String k = "k" + millis;
+      creationMillis.set(millis);
+      inPolicy.set(new CountDownLatch(1));
+      readPastDeadline.set(new CountDownLatch(1));
+      cache.put(k, "v1");
+      long put = System.nanoTime(); // after the put: its deadline is before put + millis
+      armed.set(true);
+      Future<Boolean> replace = threads.submit(() -> cache.replace(k, "wrong", "new"));
+      assertThat(eventually(BOUND_S, () -> (inPolicy.get().getCount() == 0) || replace.isDone()))
+          .as("the replace asked the policy or returned").isTrue();
+      if (inPolicy.get().getCount() != 0) { // it found k expired already: nothing to race
+        armed.set(false);
+        assertThat(replace.get(BOUND_S, SECONDS)).isFalse();
+        continue;
+      }
+      sleep(Math.max(0, millis + 100
+          - MILLISECONDS.convert(System.nanoTime() - put, TimeUnit.NANOSECONDS)));
+      try {
+        assertThat(cache.get(k)).as("past its deadline").isNull();
+      } finally {
+        readPastDeadline.get().countDown();
+      }
+      assertThat(replace.get(BOUND_S, SECONDS)).isFalse();
+      assertThat(eventually(BOUND_S, () -> recorder.of(k).contains("EXPIRED v1"))).isTrue();
+      assertThat(cache.containsKey(k)).as("containsKey after EXPIRED").isFalse();
+      assertThat(cache.get(k)).as("get after EXPIRED").isNull();
+      assertThat(recorder.of(k)).containsExactly("CREATED v1", "EXPIRED v1");
+      return;
+    }
+    throw new AssertionError("the replace never found its entry live: started over 10 s late");
   }
 
   /**
@@ -639,7 +676,7 @@ final class SecondReviewTest {
    * a fresh value; it is copied in and stored, and CREATED is made; then {@code loadMany} copies
    * the same object out for the result, and the copier throws); then {@code put(k, x)}.
    * Expected: getAll fails with the copier's exception, and the put returns, its events
-   * delivered. Actual: the put never returns (the test gives up after 5 s; its thread stays
+   * delivered. Actual: the put never returns (the test gives up after its bound; its thread stays
    * blocked in {@code CompletableFuture.join}, a daemon left behind): its UPDATED, and every later
    * event of k, waits behind the loaded value's CREATED, which is never released. (The same
    * through {@code loadAll}, which shares {@code loadMany}.)
@@ -691,7 +728,7 @@ final class SecondReviewTest {
     if (thrown != null) {
       assertThat(thrown).isInstanceOf(CacheException.class);
     }
-    within(5, "put(k, x) after the getAll", () -> {
+    within(BOUND_S, "put(k, x) after the getAll", () -> {
       cache.put("k", new Box("x"));
       return null;
     });
@@ -830,7 +867,8 @@ final class SecondReviewTest {
    *
    * <p>Steps: creation expiry 50 ms; a synchronous EXPIRED listener that records and then
    * throws; put k; touch nothing, wait until the listener has seen EXPIRED (the store's clean-up
-   * runs every second), then up to 2 s for a log record. Expected: a logged warning carrying the
+   * runs every second), then for a log record (bounded: the clean-up's thread logs it after the
+   * listener returns, and may be descheduled in between). Expected: a logged warning carrying the
    * exception. Actual: nothing.
    *
    * <p>Likely cause: {@code EventDispatcher.publishUnattended} opens the gate and never looks at
@@ -854,7 +892,7 @@ final class SecondReviewTest {
       cache.put("k", "v");
       assertThat(eventually(BOUND_S, () -> listener.count("EXPIRED") == 1))
           .as("the store's clean-up expired k").isTrue();
-      boolean logged = eventually(2, () -> log.records.stream()
+      boolean logged = eventually(BOUND_S, () -> log.records.stream()
           .anyMatch(r -> causes(r.getThrown()).contains(failure)));
       assertThat(logged).as("the listener's exception was logged").isTrue();
     }
@@ -875,7 +913,9 @@ final class SecondReviewTest {
    * that refuses the old value while armed (armed by the writer as it returns); synchronous
    * recorder. put k=first; put k=second: fails with the copier's exception (retried on a new key
    * in the rare case that the store's once-a-second clean-up expired the entry first). Disarm;
-   * get k (null: the store removes the expired entry); wait 2.5 s for the clean-up; put k=third.
+   * get k (null: the store removes the expired entry); wait 2.5 s for the clean-up; put k=third
+   * (eternal: created once the creation expiry is switched off, so that no EXPIRED of third can
+   * join the history however long the test takes to look at it).
    * Expected: [CREATED first, EXPIRED first, CREATED third]. Actual: [CREATED first, CREATED
    * third]: no EXPIRED ever.
    *
@@ -903,14 +943,31 @@ final class SecondReviewTest {
         armed.set(true);
       }
     };
+    AtomicBoolean expiring = new AtomicBoolean(true);
+    ExpiryPolicy createdAfter300WhileExpiring = new ExpiryPolicy() {
+      @Override
+      public Duration getExpiryForCreation() {
+        return expiring.get() ? new Duration(MILLISECONDS, 300) : Duration.ETERNAL;
+      }
+
+      @Override
+      public Duration getExpiryForAccess() {
+        return null;
+      }
+
+      @Override
+      public Duration getExpiryForUpdate() {
+        return null;
+      }
+    };
     Recorder<String, Box> recorder = new Recorder<>();
     Cache<String, Box> cache = manager.createCache("copierAfterClaim",
         new HourglassConfiguration<String, Box>().setCopier(refusingFirstWhenArmed)
-            .setExpiryPolicyFactory(factoryOf(createdAfter(300)))
+            .setExpiryPolicyFactory(factoryOf(createdAfter300WhileExpiring))
             .setWriteThrough(true).setCacheWriterFactory(factoryOf(writer))
             .addCacheEntryListenerConfiguration(listening(recorder, true)));
     String key = null;
-    for (int attempt = 0; (attempt < 5) && (key == null); attempt++) {
+    for (int attempt = 0; (attempt < 10) && (key == null); attempt++) {
       String candidate = "k" + attempt;
       cache.put(candidate, new Box("first"));
       Throwable thrown = catchThrowable(() -> cache.put(candidate, new Box("second")));
@@ -924,6 +981,7 @@ final class SecondReviewTest {
     String k = key;
     assertThat(cache.get(k)).isNull();
     sleep(2_500); // the store's clean-up runs every second: give it two chances
+    expiring.set(false);
     cache.put(k, new Box("third"));
     assertThat(recorder.of(k)).containsExactly("CREATED first", "EXPIRED first", "CREATED third");
   }
@@ -1177,7 +1235,8 @@ final class SecondReviewTest {
               .addCacheEntryListenerConfiguration(listening(failing, false)));
       cache.put("k", "v");
       await(called);
-      assertThat(eventually(2, () -> log.logged(failure))).as("the Error was logged").isTrue();
+      assertThat(eventually(BOUND_S, () -> log.logged(failure))).as("the Error was logged")
+          .isTrue();
     }
   }
 
@@ -1201,7 +1260,10 @@ final class SecondReviewTest {
       cache.put(key, "w");
       cache.remove(key);
     }
-    assertThat(eventually(BOUND_S, () -> async.events.size() == 3_000)).isTrue();
+    // The recorder adds to byKey after events: wait for both, or the last delivery could put its
+    // key into byKey after the clear below, and keep it reachable for good.
+    assertThat(eventually(BOUND_S, () -> (async.events.size() == 3_000)
+        && (async.byKey.values().stream().mapToInt(List::size).sum() == 3_000))).isTrue();
     sync.byKey.clear();
     async.byKey.clear();
     boolean collected = eventually(BOUND_S, () -> {
