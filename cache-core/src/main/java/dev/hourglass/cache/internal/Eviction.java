@@ -196,12 +196,21 @@ final class Eviction<K, V> {
     }
   }
 
+  /** The admission contest's rule, for {@link Stripe#settleCandidate}. */
+  boolean admits(int candidateFreq, int victimFreq) {
+    return policies.admits(candidateFreq, victimFreq);
+  }
+
   /**
    * The admission contest when the candidate (the oldest node of the admission segments) and
-   * main's victim are in different stripes: one stripe lock at a time, never two. The candidate's
-   * stripe first moves to main what needs no contest; if a candidate is left, main's victim is
-   * found in its stripe, and the one the sketches rate less popular is evicted (the candidate on
-   * a tie, but for a coin: see TinyLfuPolicy.RankClock#admits). Each step re-reads its stripe under the lock, so a racing writer can change which
+   * main's victim are in different stripes: one stripe lock at a time, never two. Main's victim
+   * is found first, in its stripe; then the candidate's stripe moves to main what needs no
+   * contest and, if a candidate is left, settles the contest under the same lock: the one the
+   * sketches rate less popular loses (the candidate on a tie, but for a coin: see
+   * TinyLfuPolicy.RankClock#admits). A losing candidate, the common case, is evicted there, so
+   * the contest takes two locks; a winning one is moved to main and main's victim is evicted in a
+   * third. While main still has room nothing is contested, and only the candidate's stripe is
+   * visited. Each step re-reads its stripe under the lock, so a racing writer can change which
    * node a step acts on, never make it act on a node that is gone.
    *
    * @return {@code PROGRESS} when something was evicted or moved to main; {@code ROTATED} when
@@ -211,20 +220,24 @@ final class Eviction<K, V> {
    */
   private int contest(Stripe<K, V> candidates, Stripe<K, V> victims, boolean room,
       boolean bounded, int limitRank, long now, Removals<K, V> removals) {
-    int candidateFreq = candidates.prepareAdmission(room);
-    if (candidateFreq < 0) {
-      return room ? PROGRESS : NOTHING; // moved small to main (room), or found it empty (a race)
-    }
-    int victimFreq = victims.prepareVictim(bounded, limitRank);
-    if (victimFreq == -2) {
-      return ROTATED;
-    }
-    if ((victimFreq >= 0) && policies.admits(candidateFreq, victimFreq)) {
-      if (victims.evictHead(false, now, removals) == Stripe.Evicted.ONE) {
-        candidates.admitHead();
-        return PROGRESS;
+    int victimFreq = -1;
+    if (!room) {
+      victimFreq = victims.prepareVictim(bounded, limitRank);
+      if (victimFreq == -2) {
+        return ROTATED;
       }
     }
-    return (candidates.evictHead(true, now, removals) == Stripe.Evicted.ONE) ? PROGRESS : NOTHING;
+    switch (candidates.settleCandidate(room, victimFreq, now, removals)) {
+      case ONE:
+      case MOVED:
+        return PROGRESS;
+      case ADMITTED:
+        // The candidate is in main now. If main's victim went meanwhile (a racing writer), the
+        // total is still over and the caller's next round evicts another.
+        victims.evictHead(false, now, removals);
+        return PROGRESS;
+      default:
+        return NOTHING;
+    }
   }
 }

@@ -62,15 +62,15 @@ interface EvictionPolicy<K, V> {
   Node<K, V> victim(boolean admission, boolean mainHasRoom, boolean bounded, int limitRank);
 
   /**
-   * For a contest across two stripes, the first step, in the stripe of the admission candidate:
-   * moves to main the nodes at the admission segment's old end that need no contest (all of them
+   * For a contest across two stripes, in the stripe of the admission candidate (after
+   * {@link #prepareVictim} in the victim's, unless main has room): moves to main the nodes at the admission segment's old end that need no contest (all of them
    * down to the segment's share with {@code mainHasRoom}), and returns the frequency of the node
    * then at that end, which is the candidate ({@link #head}); or -1 when there is none.
    */
   int prepareAdmission(boolean mainHasRoom);
 
   /**
-   * The second step, in the stripe of main's victim: brings main's victim to main's old end
+   * For a contest across two stripes, the first step, in the stripe of main's victim: brings main's victim to main's old end
    * ({@link #head}) and returns its frequency, -1 when main holds no node of positive weight, or
    * -2 when it stopped at the limit (as {@link #victim} does with {@code bounded}).
    */

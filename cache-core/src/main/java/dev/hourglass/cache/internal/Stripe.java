@@ -38,8 +38,11 @@ final class Stripe<K, V> extends StripeTable<K, V> {
    */
   static final long WHEEL_REBUILD_BACKWARDS_NANOS = 1L << TimerWheel.SHIFTS[1];
 
-  /** What one attempt to evict from a stripe did. */
-  enum Evicted { ONE, NONE, NEWER, MOVED }
+  /**
+   * What one attempt to evict from a stripe did: evicted one node, nothing, stopped at a newer
+   * rank, only moved nodes to main for room, or (a contest's candidate) admitted it to main.
+   */
+  enum Evicted { ONE, NONE, NEWER, MOVED, ADMITTED }
 
   /** The eviction policy, or null when the cache has no size bound. Read by the read path. */
   final EvictionPolicy<K, V> policy;
@@ -533,23 +536,8 @@ final class Stripe<K, V> extends StripeTable<K, V> {
   }
 
   /**
-   * A contest across stripes, step one, in the candidate's stripe: see
-   * {@link EvictionPolicy#prepareAdmission}.
-   */
-  int prepareAdmission(boolean mainHasRoom) {
-    if (isHeldByCurrentThread()) {
-      return -1; // see evictOne
-    }
-    lockForWrite(); // guards the policy's queues and sketch
-    try {
-      return policy.prepareAdmission(mainHasRoom);
-    } finally {
-      unlock();
-    }
-  }
-
-  /**
-   * Step two, in the victim's stripe: see {@link EvictionPolicy#prepareVictim}.
+   * A contest across stripes, step one, in the victim's stripe: see
+   * {@link EvictionPolicy#prepareVictim}.
    */
   int prepareVictim(boolean bounded, int limitRank) {
     if (isHeldByCurrentThread()) {
@@ -564,9 +552,39 @@ final class Stripe<K, V> extends StripeTable<K, V> {
   }
 
   /**
-   * The outcome: evicts the node now at the old end of a segment (the candidate, or main's
-   * victim), if it has a positive weight. Another writer may have changed the stripe since the
-   * step that measured it; the node at that end is then still the one the policy would give up.
+   * Step two, in the candidate's stripe, given the frequency of main's victim from step one (-1
+   * when there is none): prepares the candidate ({@link EvictionPolicy#prepareAdmission}) and
+   * settles the contest in one hold of the lock. A candidate that loses is evicted at once
+   * ({@link Evicted#ONE}), so the common outcome takes two locks in all; one that wins is moved to
+   * main ({@link Evicted#ADMITTED}), and the caller then evicts main's victim in its stripe.
+   * {@link Evicted#MOVED} when it only moved nodes to main for room, {@link Evicted#NONE} when
+   * there was nothing to contest.
+   */
+  Evicted settleCandidate(boolean mainHasRoom, int victimFreq, long now,
+      Removals<K, V> removals) {
+    if (isHeldByCurrentThread()) {
+      return Evicted.NONE; // see evictOne
+    }
+    lockForWrite(); // guards the policy's queues and sketch, and the table the loser leaves
+    try {
+      int candidateFreq = policy.prepareAdmission(mainHasRoom);
+      if (candidateFreq < 0) {
+        return mainHasRoom ? Evicted.MOVED : Evicted.NONE;
+      }
+      if ((victimFreq >= 0) && eviction.admits(candidateFreq, victimFreq)) {
+        policy.admitHead();
+        return Evicted.ADMITTED;
+      }
+      return evictHeadLocked(true, now, removals);
+    } finally {
+      unlock();
+    }
+  }
+
+  /**
+   * The last step when the candidate won: evicts the node now at the old end of a segment, if it
+   * has a positive weight. Another writer may have changed the stripe since the step that
+   * measured it; the node at that end is then still the one the policy would give up.
    */
   Evicted evictHead(boolean admission, long now, Removals<K, V> removals) {
     if (isHeldByCurrentThread()) {
@@ -574,29 +592,21 @@ final class Stripe<K, V> extends StripeTable<K, V> {
     }
     lockForWrite(); // guards the policy and table while the node is removed
     try {
-      Node<K, V> victim = policy.head(admission);
-      if ((victim == null) || (victim.weight() == 0)) {
-        return Evicted.NONE;
-      }
-      boolean expired = Node.isExpired(victim.expiresAt(), now);
-      remove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
-      return Evicted.ONE;
+      return evictHeadLocked(admission, now, removals);
     } finally {
       unlock();
     }
   }
 
-  /** The candidate won the contest: see {@link EvictionPolicy#admitHead}. */
-  void admitHead() {
-    if (isHeldByCurrentThread()) {
-      return; // see evictOne
+  @GuardedBy("this")
+  private Evicted evictHeadLocked(boolean admission, long now, Removals<K, V> removals) {
+    Node<K, V> victim = policy.head(admission);
+    if ((victim == null) || (victim.weight() == 0)) {
+      return Evicted.NONE;
     }
-    lockForWrite(); // guards the policy's queues
-    try {
-      policy.admitHead();
-    } finally {
-      unlock();
-    }
+    boolean expired = Node.isExpired(victim.expiresAt(), now);
+    remove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
+    return Evicted.ONE;
   }
 
   /* ---------------- The read path's entry points, without the lock ---------------- */
