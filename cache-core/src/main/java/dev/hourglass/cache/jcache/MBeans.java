@@ -20,7 +20,8 @@ import javax.management.ObjectName;
  * <p>Two caches can map to one name (two managers whose URIs differ only in those characters, or
  * the same URI under two class loaders). The first keeps it: the second's bean is not
  * registered, which is logged, and unregistering goes by owner, so that closing the second never
- * takes the first's bean away. Owners are kept in a concurrent map, whose atomic updates order
+ * takes the first's bean away. A name registered outside this provider (another copy of it, in
+ * another class loader, or the application) is left to its owner the same way. Owners are kept in a concurrent map, whose atomic updates order
  * a registration against an unregistration of the same name.
  */
 final class MBeans {
@@ -62,18 +63,22 @@ final class MBeans {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
     ObjectName name = name(cache, kind);
     Object owner = OWNERS.putIfAbsent(name, bean); // claims the name, or finds its owner
-    if ((owner != null) && (owner != bean)) {
+    if (owner == bean) {
+      return; // registered already, by this very call's earlier twin
+    }
+    if (owner != null) {
       LOGGER.log(System.Logger.Level.WARNING, "management name " + name + " is taken by another"
           + " cache; " + cache + " has no " + kind.type + " bean");
       return;
     }
     try {
-      if (!server.isRegistered(name)) {
-        server.registerMBean(bean, name);
-      }
+      server.registerMBean(bean, name);
     } catch (InstanceAlreadyExistsException e) {
-      // registered by someone else meanwhile (not this provider): leave theirs
+      // Registered by someone other than this provider (another copy of it, in another class
+      // loader, or the application): theirs stays, and is never unregistered by us.
       OWNERS.remove(name, bean);
+      LOGGER.log(System.Logger.Level.WARNING, "management name " + name + " is taken outside"
+          + " this provider; " + cache + " has no " + kind.type + " bean");
     } catch (Exception e) {
       OWNERS.remove(name, bean);
       throw new CacheException("could not register " + name, e);

@@ -480,4 +480,49 @@ class ThirdReviewJCacheTest {
     assertThat(store(cache).policy().eviction().orElseThrow().getMaximum()).isEqualTo(10);
     assertThat(statistics(cache).getCachePuts()).isEqualTo(1);
   }
+
+  /** Stands for a bean that another copy of the provider, or the application, registered. */
+  public interface ForeignMBean {
+    /** A value to tell it apart. */
+    long getCacheHits();
+  }
+
+  /** The foreign bean. */
+  public static final class Foreign implements ForeignMBean {
+    @Override
+    public long getCacheHits() {
+      return 42;
+    }
+  }
+
+  /**
+   * A management name registered outside this provider stays its owner's: our cache gets no bean
+   * (logged), and closing our cache never unregisters theirs.
+   */
+  @Test
+  void aForeignBeanUnderTheStatisticsName_isNeverUnregisteredByUs() throws Exception {
+    javax.management.MBeanServer server =
+        java.lang.management.ManagementFactory.getPlatformMBeanServer();
+    javax.management.ObjectName name = new javax.management.ObjectName("javax.cache:"
+        + "type=CacheStatistics,CacheManager=third.aForeignBeanUnderTheStatisticsName_"
+        + "isNeverUnregisteredByUs,Cache=c");
+    server.registerMBean(new Foreign(), name);
+    try (dev.hourglass.cache.CapturedLog log =
+        new dev.hourglass.cache.CapturedLog("dev.hourglass.cache.jcache")) {
+      Cache<String, String> cache = manager.createCache("c",
+          new javax.cache.configuration.MutableConfiguration<String, String>()
+              .setStatisticsEnabled(true));
+      cache.put("k", "v");
+      assertThat(cache.get("k")).isEqualTo("v");
+      assertThat(server.getAttribute(name, "CacheHits")).isEqualTo(42L);
+      cache.close();
+      assertThat(server.isRegistered(name)).as("the foreign bean, after our cache closed")
+          .isTrue();
+      assertThat(log.records).anyMatch(r -> r.getMessage().contains("taken outside"));
+    } finally {
+      if (server.isRegistered(name)) {
+        server.unregisterMBean(name);
+      }
+    }
+  }
 }
