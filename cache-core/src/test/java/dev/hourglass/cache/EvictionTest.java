@@ -16,15 +16,19 @@ final class EvictionTest {
   }
 
   @Test
-  void maximumSize_evictsLeastRecentlyUsed() {
+  void maximumSize_keepsWhatWasUsed_andANewcomerMustOutscoreMain() {
+    // The first overflow fills main up to its share (90% of 3: two entries), oldest first, with
+    // no contest: "a" (read once) and "b". "c" then contests main's victim: "a" spends its hit
+    // and goes round, "b" is the victim, and "c" ties with it, so main stays as it is and "c"
+    // leaves. "d", the newest, waits in the small queue.
     Cache<String, String> cache = builder().concurrencyLevel(1).maximumSize(3).build();
     cache.put("a", "1");
     cache.put("b", "2");
     cache.put("c", "3");
     assertThat(cache.getIfPresent("a")).isEqualTo("1");
     cache.put("d", "4");
-    assertThat(cache.asMap()).containsOnlyKeys("a", "c", "d");
-    assertThat(listener.list()).containsExactly(new Removal<>("b", "2", RemovalCause.SIZE));
+    assertThat(cache.asMap()).containsOnlyKeys("a", "b", "d");
+    assertThat(listener.list()).containsExactly(new Removal<>("c", "3", RemovalCause.SIZE));
   }
 
   @Test

@@ -173,8 +173,18 @@ final class OutsideInEvictionTest {
 
     Val put(Cache<Object, Val> cache, Object key, long weight) {
       Val v = val(key, weight);
-      cache.put(key, v);
-      return wrote(v);
+      // Recorded before the call: the put's own eviction may notify a listener that writes the
+      // same key again, and that later write is the one the cache then holds.
+      Val before = latest.get(id(key));
+      wrote(v);
+      try {
+        cache.put(key, v);
+      } catch (RuntimeException | Error e) {
+        written.remove(v);
+        latest.put(id(key), before);
+        throw e;
+      }
+      return v;
     }
   }
 

@@ -1,6 +1,6 @@
 package dev.hourglass.cache.internal;
 
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * The size bound of one cache, kept across its stripes: the global weight, the choice of a stripe
@@ -36,17 +36,31 @@ final class Eviction<K, V> {
    * earlier evicts to that, and the setter's own pass evicts the rest).
    */
   private volatile long maximum;
-  /** Total weight of all stripes. */
-  private final AtomicLong totalWeight = new AtomicLong();
+  /** In {@link #newWeights}: the total weight of all stripes. */
+  static final int TOTAL = 0;
+  /** In {@link #newWeights}: the weight of all the policies' admission segments. */
+  static final int ADMISSION = 1;
+  /**
+   * The cache-wide weights, {@link #TOTAL} and {@link #ADMISSION}, side by side on one cache line:
+   * a write usually changes both (an insert adds to the total and to the admission segment), and
+   * the second atomic add then finds the line already held.
+   */
+  private final AtomicLongArray weights;
   /** Where victim sampling starts; a racy rotating hint. */
   private int victimCursor;
 
   /** The stripes' policies, which also decide which of their segments to evict from. */
   private final EvictionPolicy.Factory<K, V> policies;
 
-  Eviction(long maximum, EvictionPolicy.Factory<K, V> policies) {
+  Eviction(long maximum, EvictionPolicy.Factory<K, V> policies, AtomicLongArray weights) {
     this.maximum = maximum;
     this.policies = policies;
+    this.weights = weights;
+  }
+
+  /** The cache-wide weights that this class and the policies share (see {@link #weights}). */
+  static AtomicLongArray newWeights() {
+    return new AtomicLongArray(2);
   }
 
   long maximum() {
@@ -60,11 +74,16 @@ final class Eviction<K, V> {
 
   /** Adds a change of a stripe's weight to the total. */
   void addWeight(long delta) {
-    totalWeight.getAndAdd(delta); // atomic: other stripes add concurrently
+    weights.getAndAdd(TOTAL, delta); // atomic: other stripes add concurrently
   }
 
   long totalWeight() {
-    return totalWeight.get();
+    return weights.get(TOTAL);
+  }
+
+  /** The weight of all the policies' admission segments, as the policies keep it. */
+  long admissionWeight() {
+    return policies.admissionWeight();
   }
 
   /**
@@ -72,7 +91,7 @@ final class Eviction<K, V> {
    * can only be a sum that overflowed {@code long}: that is over any bound too.
    */
   boolean overBound() {
-    long total = totalWeight.get();
+    long total = weights.get(TOTAL);
     return (total > maximum) || (total < 0);
   }
 
@@ -144,9 +163,15 @@ final class Eviction<K, V> {
           }
         }
       }
+      // Small or main, by the cache-wide weights (exact, not the sample's: see
+      // TinyLfuPolicy.RankClock#smallWeight); the sample chooses the stripe.
+      long smallWeight = policies.admissionWeight();
+      long total = weights.get(TOTAL);
       boolean admission = (bestMain == null) || ((bestAdmission != null)
-          && policies.evictFromAdmission(admissionWeight, sampledWeight));
-      boolean room = policies.mainHasRoom(admissionWeight, sampledWeight);
+          && policies.evictFromAdmission(smallWeight, total));
+      Node<K, V> candidate = (bestAdmission == null) ? null : bestAdmission.policy.head(true);
+      boolean room = policies.mainHasRoom(smallWeight, total, maximum,
+          (candidate == null) ? 1 : candidate.weight()); // racy read of a weight: a hint
       // A global CLOCK turn passes every main node once; four turns lower any count to zero.
       long mainWeight = Math.max(0, sampledWeight - admissionWeight);
       long turns = 4 * (mainWeight / Math.max(1, sampled)) * stripes.length;

@@ -129,16 +129,24 @@ interface EvictionPolicy<K, V> {
     EvictionPolicy<K, V> newStripePolicy();
 
     /**
-     * Whether eviction should take from the admission segments, given the admission weight and
-     * the total weight of a sample of stripes.
+     * The weight in all the stripes' admission segments: exact once the writes that changed it
+     * have returned (each stripe adds its changes under its lock), so read without a lock it may
+     * lag racing writers by their entries.
+     */
+    long admissionWeight();
+
+    /**
+     * Whether eviction should take from the admission segments, given the cache-wide admission
+     * weight ({@link #admissionWeight}) and total weight.
      */
     boolean evictFromAdmission(long admissionWeight, long totalWeight);
 
     /**
-     * Whether the main segments have room, so that nodes leave the admission segments for main
-     * without a contest, given the same sample.
+     * Whether main has room for a node of {@code candidateWeight} leaving the admission segment,
+     * so that it moves there without a contest, given the cache-wide admission and total weights
+     * and the bound.
      */
-    boolean mainHasRoom(long admissionWeight, long totalWeight);
+    boolean mainHasRoom(long admissionWeight, long totalWeight, long maximum, long candidateWeight);
 
     /** The admission contest: whether a candidate of this frequency replaces a victim of that. */
     boolean admits(int candidateFreq, int victimFreq);

@@ -169,9 +169,10 @@ class StripedCache<K, V> implements Cache<K, V> {
     }
     // Idle expiration uses the timer wheel, not an access order: only a bound needs a policy.
     boolean bounded = (spec.maximum() >= 0);
+    java.util.concurrent.atomic.AtomicLongArray weights = Eviction.newWeights();
     EvictionPolicy.Factory<K, V> policies =
-        bounded ? TinyLfuPolicy.factory(spec.maximum(), stripeCount) : null;
-    this.eviction = bounded ? new Eviction<>(spec.maximum(), policies) : null;
+        bounded ? TinyLfuPolicy.factory(spec.maximum(), stripeCount, weights) : null;
+    this.eviction = bounded ? new Eviction<>(spec.maximum(), policies, weights) : null;
     this.nodeShape = (bounded ? Nodes.BOUNDED : 0) | ((weigher != null) ? Nodes.WEIGHTED : 0)
         | (expiration.configured() ? Nodes.TIMED : 0)
         | (((refreshAfterNanos > 0) || expiration.needsWriteTime())

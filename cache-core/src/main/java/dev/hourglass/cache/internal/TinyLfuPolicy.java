@@ -1,6 +1,7 @@
 package dev.hourglass.cache.internal;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * The default eviction policy: a small FIFO queue that new entries enter, a main queue run as a
@@ -103,8 +104,9 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
    * @param maximum the cache's bound, which with the stripe count sizes each stripe's sketch at
    *     first and sets how often ranks publish
    */
-  static <K, V> EvictionPolicy.Factory<K, V> factory(long maximum, int stripeCount) {
-    RankClock clock = new RankClock(maximum, stripeCount);
+  static <K, V> EvictionPolicy.Factory<K, V> factory(long maximum, int stripeCount,
+      AtomicLongArray weights) {
+    RankClock clock = new RankClock(maximum, stripeCount, weights);
     int perStripe = (int) Math.min(1 << 16, Math.max(16, maximum / stripeCount));
     return new EvictionPolicy.Factory<>() {
       @Override
@@ -118,13 +120,21 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
       }
 
       @Override
+      public long admissionWeight() {
+        return clock.weights.get(Eviction.ADMISSION);
+      }
+
+      @Override
       public boolean evictFromAdmission(long admissionWeight, long totalWeight) {
         return admissionWeight > SMALL_SHARE * totalWeight;
       }
 
       @Override
-      public boolean mainHasRoom(long admissionWeight, long totalWeight) {
-        return admissionWeight > 2 * SMALL_SHARE * totalWeight; // as while the cache fills
+      public boolean mainHasRoom(long admissionWeight, long totalWeight, long maximum,
+          long candidateWeight) {
+        // Main holds what small does not; the candidate moves uncontested only if main stays
+        // within its share of the bound with it (the cache is filling, or main was emptied).
+        return (totalWeight - admissionWeight) + candidateWeight <= (1 - SMALL_SHARE) * maximum;
       }
     };
   }
@@ -141,6 +151,16 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
   static final class RankClock {
     /** The highest rank a stripe has published. */
     final AtomicInteger published = new AtomicInteger();
+    /**
+     * The cache-wide weights ({@link Eviction#newWeights}), of which the policies keep
+     * {@link Eviction#ADMISSION}, the weight in all the stripes' small queues. Each stripe adds
+     * its changes under its own lock (an atomic add: other stripes add concurrently); eviction's
+     * choice between small and main reads it without a lock. Exact, unlike a sample of stripes,
+     * so that the small queue settles at its share whatever the history (a sampled estimate
+     * needs a band against its noise, and the share then stays wherever the cache's filling left
+     * it in that band).
+     */
+    final AtomicLongArray weights;
     /** The halving schedule the stripes' sketches share (see FrequencySketch.Aging). */
     final FrequencySketch.Aging aging = new FrequencySketch.Aging();
     /**
@@ -174,7 +194,8 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
       return (x & 127) == 0;
     }
 
-    RankClock(long maximum, int stripeCount) {
+    RankClock(long maximum, int stripeCount, AtomicLongArray weights) {
+      this.weights = weights;
       long perStripeBound = (maximum / stripeCount) >> 4;
       this.publishMask = (int) Math.min(63, Long.highestOneBit(Math.max(1, perStripeBound)) - 1);
     }
@@ -213,10 +234,16 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
   public void onUpdate(Node<K, V> node, long weightDelta) {
     onHit(node); // a write is a use, as a hit is
     queueOf(node).addWeight(weightDelta);
+    if (!node.has(Node.IN_MAIN) && (weightDelta != 0)) {
+      clock.weights.getAndAdd(Eviction.ADMISSION, weightDelta); // atomic: other stripes add concurrently
+    }
   }
 
   @Override
   public void onRemove(Node<K, V> node) {
+    if (!node.has(Node.IN_MAIN)) {
+      clock.weights.getAndAdd(Eviction.ADMISSION, -node.weight()); // atomic: other stripes add concurrently
+    }
     queueOf(node).unlink(node);
   }
 
@@ -237,11 +264,15 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
     node.set(Node.IN_MAIN, main);
     node.setPolicyRank(nextRank());
     queueOf(node).addLast(node);
+    if (!main) {
+      clock.weights.getAndAdd(Eviction.ADMISSION, node.weight()); // atomic: other stripes add concurrently
+    }
   }
 
   /** Moves a node from small to main's young end, with {@code freq} hits left to its credit. */
   private void promote(Node<K, V> node, int freq) {
     state.small.unlink(node);
+    clock.weights.getAndAdd(Eviction.ADMISSION, -node.weight()); // atomic: other stripes add concurrently
     enqueue(node, MAIN, freq);
   }
 
@@ -300,10 +331,7 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
       }
       if (mainHasRoom) {
         promote(candidate, freq); // keeps its hits: it moved for room, not for them
-        if (s.small.weight <= SMALL_SHARE * (s.small.weight + s.main.weight)) {
-          return -1;
-        }
-        continue;
+        return -1; // eviction asks again, cache-wide, whether main has room for the next
       }
       return s.sketch.frequency(candidate.hash);
     }
@@ -406,6 +434,7 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
 
   @Override
   public void clear() {
+    clock.weights.getAndAdd(Eviction.ADMISSION, -state.small.weight); // atomic: other stripes add concurrently
     state.small.clear();
     state.main.clear();
     state.sketch.clear();

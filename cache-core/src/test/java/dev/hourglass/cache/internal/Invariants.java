@@ -34,18 +34,24 @@ public final class Invariants {
   public static void check(Cache<?, ?> cache) throws InterruptedException {
     StripedCache<Object, Object> striped = (StripedCache<Object, Object>) engineOf(cache);
     long weightSum = 0;
+    long admissionSum = 0;
     for (Stripe<Object, Object> stripe : striped.stripes) {
       assertThat(stripe.isHeldByCurrentThread()).as("this thread still holds a stripe lock")
           .isFalse();
       assertThat(stripe.tryLock(10, TimeUnit.SECONDS)).as("a stripe lock is still held").isTrue();
       try {
         weightSum += checkStripe(striped, stripe);
+        if (stripe.policy != null) {
+          admissionSum += stripe.policy.admissionWeight();
+        }
       } finally {
         stripe.unlock();
       }
     }
     if (striped.eviction != null) {
       assertThat(striped.totalWeight()).as("total weight").isEqualTo(weightSum);
+      assertThat(striped.eviction.admissionWeight()).as("cache-wide admission weight")
+          .isEqualTo(admissionSum);
       assertThat(weightSum).as("weight within the bound")
           .isLessThanOrEqualTo(striped.eviction.maximum());
     }
