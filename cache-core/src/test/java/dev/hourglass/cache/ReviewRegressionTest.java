@@ -497,9 +497,11 @@ final class ReviewRegressionTest {
   }
 
   /**
-   * With more than 256 stripes, eviction did not compare a sparse cache whole. A newcomer loses
-   * its first contest (a tie); its second use makes it more popular than main's victim, which
-   * must be the oldest entry of the whole cache, far from the others in the last stripe.
+   * With more than 256 stripes, eviction did not compare a sparse cache whole. The first
+   * overflow fills main to its share of the bound (three of four), oldest first: "old", k1, k2.
+   * k3, small's oldest, then ties main's victim and leaves. The newcomer's second use makes it
+   * more popular than main's victim when the next key overflows the bound, and that victim must
+   * be the oldest entry of the whole cache, far from the others in the last stripe.
    */
   @ParameterizedTest
   @ValueSource(ints = {64, 512, 4096})
@@ -514,8 +516,12 @@ final class ReviewRegressionTest {
     }
     String newcomer = keyInStripe(5, stripes, "new");
     cache.put(newcomer, "v");
+    assertThat(listener.list()).containsExactly(
+        new Removal<>(keyInStripe(3, stripes, "k"), "v", RemovalCause.SIZE));
     cache.put(newcomer, "v");
-    assertThat(listener.list()).containsExactly(new Removal<>(newcomer, "v", RemovalCause.SIZE),
+    cache.put(keyInStripe(6, stripes, "next"), "v");
+    assertThat(listener.list()).containsExactly(
+        new Removal<>(keyInStripe(3, stripes, "k"), "v", RemovalCause.SIZE),
         new Removal<>(oldest, "v", RemovalCause.SIZE));
     assertThat(cache.getIfPresent(newcomer)).isEqualTo("v");
   }
