@@ -18,8 +18,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * <h2>Eviction, under the stripe lock</h2>
  * <ul>
  *   <li>From the small queue (when it holds more than its share, {@link #SMALL_SHARE} of the
- *       weight): its oldest node leaves. If it was hit at least twice while in small, or main
- *       still has room (the cache is filling), it moves to main. Otherwise it competes with main's
+ *       cache's weight): its oldest node leaves. If it was hit at least twice while in small, or
+ *       main, with it, stays within its share of the bound (the cache is filling), it moves to
+ *       main. Otherwise it competes with main's
  *       victim: it takes main's place only if the sketch estimates it strictly more popular, and
  *       the loser is evicted. Ties keep main as it is (but for a seeded coin between popular
  *       keys, see {@link RankClock#admits}), which keeps loops and scans from flushing
@@ -40,9 +41,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *
  * <h2>Across stripes</h2>
  * The bound is global ({@link Eviction}). Each node carries a rank from a cache-wide logical
- * clock, taken when it entered its queue's young end; {@link Eviction} samples stripes, asks the
- * factory whether the sampled small queues hold more than their share, and evicts from the
- * stripe whose oldest node in that queue ranks first. That approximates one global small FIFO
+ * clock, taken when it entered its queue's young end; {@link Eviction} asks the factory whether
+ * the small queues hold more than their share (by the cache-wide small weight the policies keep,
+ * see {@link RankClock#weights}), samples stripes, and evicts from the sampled stripe whose
+ * oldest node in that queue ranks first. That approximates one global small FIFO
  * and one global CLOCK without a global lock. The clock is the one {@link RankClock} describes.
  *
  * <h2>Concurrency</h2>
