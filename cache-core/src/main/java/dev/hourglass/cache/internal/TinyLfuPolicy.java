@@ -323,16 +323,23 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
   @Override
   public int prepareAdmission(boolean mainHasRoom) {
     State<K, V> s = state;
+    boolean movedFree = false; // whether a weightless node moved to main uncontested
     for (Node<K, V> candidate; (candidate = s.small.head) != null; ) {
       int freq = credit(candidate);
       if ((candidate.weight() == 0) || (freq >= PROMOTE_FREQ)) {
         // Used again while in small (or never a victim): no contest. Its hits paid for the move,
         // unless the cache is still filling, where nothing has contested them yet.
         promote(candidate, mainHasRoom ? freq : 0);
+        movedFree |= (candidate.weight() == 0);
         continue;
       }
       if (mainHasRoom) {
-        promote(candidate, freq); // keeps its hits: it moved for room, not for them
+        // Room was judged for the node at the head when eviction looked, by its weight: if that
+        // was a weightless node moved above, the node behind it is judged again, cache-wide
+        // (else a run of weightless nodes would let every scan key into main uncontested).
+        if (!movedFree) {
+          promote(candidate, freq); // keeps its hits: it moved for room, not for them
+        }
         return -1; // eviction asks again, cache-wide, whether main has room for the next
       }
       return s.sketch.frequency(candidate.hash);
