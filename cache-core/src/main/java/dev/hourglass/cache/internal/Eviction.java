@@ -164,7 +164,7 @@ final class Eviction<K, V> {
         }
       }
       // Small or main, by the cache-wide weights (exact, not the sample's: see
-      // TinyLfuPolicy.RankClock#smallWeight); the sample chooses the stripe.
+      // TinyLfuPolicy.RankClock#weights); the sample chooses the stripe.
       long smallWeight = policies.admissionWeight();
       long total = weights.get(TOTAL);
       boolean admission = (bestMain == null) || ((bestAdmission != null)

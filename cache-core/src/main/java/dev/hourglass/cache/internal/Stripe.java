@@ -527,9 +527,7 @@ final class Stripe<K, V> extends StripeTable<K, V> {
         return policy.rotated() ? Evicted.NEWER
             : policy.moved() ? Evicted.MOVED : Evicted.NONE;
       }
-      boolean expired = Node.isExpired(victim.expiresAt(), now);
-      remove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
-      return Evicted.ONE;
+      return evict(victim, now, removals);
     } finally {
       unlock();
     }
@@ -604,6 +602,12 @@ final class Stripe<K, V> extends StripeTable<K, V> {
     if ((victim == null) || (victim.weight() == 0)) {
       return Evicted.NONE;
     }
+    return evict(victim, now, removals);
+  }
+
+  /** Removes an eviction's victim, reported EXPIRED if it has expired and SIZE otherwise. */
+  @GuardedBy("this")
+  private Evicted evict(Node<K, V> victim, long now, Removals<K, V> removals) {
     boolean expired = Node.isExpired(victim.expiresAt(), now);
     remove(victim, expired ? RemovalCause.EXPIRED : RemovalCause.SIZE, removals);
     return Evicted.ONE;

@@ -237,14 +237,14 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
     onHit(node); // a write is a use, as a hit is
     queueOf(node).addWeight(weightDelta);
     if (!node.has(Node.IN_MAIN) && (weightDelta != 0)) {
-      clock.weights.getAndAdd(Eviction.ADMISSION, weightDelta); // atomic: other stripes add concurrently
+      addSmallWeight(weightDelta);
     }
   }
 
   @Override
   public void onRemove(Node<K, V> node) {
     if (!node.has(Node.IN_MAIN)) {
-      clock.weights.getAndAdd(Eviction.ADMISSION, -node.weight()); // atomic: other stripes add concurrently
+      addSmallWeight(-node.weight());
     }
     queueOf(node).unlink(node);
   }
@@ -267,14 +267,19 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
     node.setPolicyRank(nextRank());
     queueOf(node).addLast(node);
     if (!main) {
-      clock.weights.getAndAdd(Eviction.ADMISSION, node.weight()); // atomic: other stripes add concurrently
+      addSmallWeight(node.weight());
     }
+  }
+
+  /** Adds a change of this stripe's small queue weight to the cache-wide one (RankClock#weights). */
+  private void addSmallWeight(long delta) {
+    clock.weights.getAndAdd(Eviction.ADMISSION, delta); // atomic: other stripes add concurrently
   }
 
   /** Moves a node from small to main's young end, with {@code freq} hits left to its credit. */
   private void promote(Node<K, V> node, int freq) {
     state.small.unlink(node);
-    clock.weights.getAndAdd(Eviction.ADMISSION, -node.weight()); // atomic: other stripes add concurrently
+    addSmallWeight(-node.weight());
     enqueue(node, MAIN, freq);
   }
 
@@ -443,7 +448,7 @@ final class TinyLfuPolicy<K, V> implements EvictionPolicy<K, V> {
 
   @Override
   public void clear() {
-    clock.weights.getAndAdd(Eviction.ADMISSION, -state.small.weight); // atomic: other stripes add concurrently
+    addSmallWeight(-state.small.weight);
     state.small.clear();
     state.main.clear();
     state.sketch.clear();
